@@ -1,0 +1,105 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""openstacksdk resources for Glance stores and images with their stores."""
+
+import typing as ty
+
+from openstack import format as _format
+from openstack.image.v2 import image as _image
+from openstack import resource
+
+
+class StoreList(_format.Formatter[list[str]]):
+    """Glance's comma-separated ``stores`` string as a list of store IDs."""
+
+    @classmethod
+    def deserialize(cls, value: ty.Any) -> list[str]:
+        """Split ``"fast,cheap"`` into ``['fast', 'cheap']``.
+
+        :param value: the ``stores`` field of an Images API image (a
+            string), or a list of store IDs.
+        :returns: store IDs in the order Glance gives them, without blanks.
+        """
+        if isinstance(value, (list, tuple)):
+            items = [str(v) for v in value]
+        else:
+            items = str(value).split(',')
+        return [item.strip() for item in items if item.strip()]
+
+
+class Store(resource.Resource):
+    """A store (backend) of the Images API.
+
+    Listed by ``GET /v2/info/stores`` (any user) and
+    ``GET /v2/info/stores/detail`` (admin by default; adds ``type``,
+    ``weight`` and ``properties``).  Both answer 404 when multi-store is
+    not enabled on the cloud.  Glance sends the flags as the string
+    ``"true"`` and omits them when false.
+    """
+
+    resources_key = 'stores'
+    base_path = '/info/stores'
+
+    allow_list = True
+
+    #: Store ID, as used in ``DELETE /v2/stores/{store_id}/{image_id}``.
+    id = resource.Body('id', alternate_id=True)
+    #: Free-text description set by the operator, or None.
+    description = resource.Body('description')
+    #: Whether new image data goes to this store by default.
+    is_default = resource.Body('default', type=_format.BoolStr, default=False)
+    #: Whether the store refuses writes.
+    is_read_only = resource.Body(
+        'read-only', type=_format.BoolStr, default=False)
+    #: Backend type such as ``file`` or ``rbd`` (detail listing only).
+    type = resource.Body('type')
+    #: Weight used to order locations (detail listing only).
+    weight = resource.Body('weight', type=int)
+    #: Backend properties (detail listing only).
+    properties = resource.Body('properties', type=dict)
+
+
+class Image(_image.Image):
+    """An Images API image that also knows the stores holding its data.
+
+    ``GET /v2/images/{image_id}`` carries a ``stores`` field (comma-separated
+    store IDs) whenever multi-store is on and some location has a store.
+    openstacksdk's own :class:`openstack.image.v2.image.Image` files it
+    under ``properties``; this class reads it as a list.
+    """
+
+    #: Store IDs holding the image's data, or None when Glance sent none.
+    stores = resource.Body('stores', type=StoreList)
+
+    @property
+    def store_ids(self) -> list[str]:
+        """The stores holding the image's data.
+
+        :returns: store IDs (possibly empty).
+        """
+        return list(self.stores or [])
+
+    @property
+    def store_locations(self) -> dict[str, str]:
+        """The image's location URLs by store.
+
+        Only clouds with ``show_multiple_locations = True`` (deprecated,
+        off by default) send locations; elsewhere this is empty.
+
+        :returns: ``{store_id: url}``.
+        """
+        found = {}
+        for location in self.locations or []:
+            store = (location.get('metadata') or {}).get('store')
+            if store:
+                found[store] = location.get('url')
+        return found

@@ -1,0 +1,197 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""``openstack image store ...`` commands."""
+
+import argparse
+import logging
+import signal
+import threading
+import typing as ty
+
+from osc_lib.cli import format_columns
+from osc_lib.command import command
+from osc_lib import exceptions
+from osc_lib import utils
+
+from osc_image_store.i18n import _
+from osc_image_store.sdk import exceptions as store_exc
+from osc_image_store.sdk import identifiers
+
+if ty.TYPE_CHECKING:
+    from osc_image_store.sdk import proxy
+
+LOG = logging.getLogger(__name__)
+
+#: Removal attribute -> column label, for every command that shows removals.
+REMOVAL_FIELDS = {
+    'image_id': 'ID',
+    'image_name': 'Name',
+    'store': 'Store',
+    'result': 'Result',
+    'remaining_stores': 'Remaining Stores',
+    'reason': 'Reason',
+}
+_FORMATTERS = {'remaining_stores': format_columns.ListColumn}
+
+EXIT_CODES_HELP = _(
+    'Exit codes: 0 when every image was removed from the store (or would '
+    'be, with --dry-run, or is absent, with --ignore-missing); 1 when any '
+    'image failed or the command could not run (unknown store, multi-store '
+    'not enabled, authentication); 2 for usage errors; 130 when interrupted '
+    '(Ctrl-C: no new removal is started, those in flight finish and are '
+    'reported). See where an image lives before and after with '
+    '"openstack image show -c stores <image>".')
+
+
+def store_id(value: str) -> str:
+    """argparse type for a store ID: rejects unsafe values (exit code 2).
+
+    :param value: the option's value.
+    :returns: the store ID.
+    :raises: argparse.ArgumentTypeError.
+    """
+    try:
+        return identifiers.check_store_id(value)
+    except store_exc.InvalidIdentifier as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+def image_name_or_id(value: str) -> str:
+    """argparse type for an image name or ID (exit code 2 when unsafe).
+
+    :param value: the argument.
+    :returns: the name or ID.
+    :raises: argparse.ArgumentTypeError.
+    """
+    try:
+        return identifiers.check_image_name_or_id(value)
+    except store_exc.InvalidIdentifier as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
+class DeleteImageFromStore(command.Lister):
+    _description = _(
+        'Remove the data of image(s) from one store, keeping the copies in '
+        'the other stores (DELETE /v2/stores/<store>/<image>). Never '
+        'deletes an image: an image whose only copy is in the store is '
+        'refused.')
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.epilog = EXIT_CODES_HELP
+        parser.add_argument(
+            '--store',
+            metavar='<store>',
+            required=True,
+            type=store_id,
+            help=_('Store (backend) to remove the image data from (ID, '
+                   'as listed by "openstack image stores list")'),
+        )
+        parser.add_argument(
+            'images',
+            metavar='<image>',
+            nargs='+',
+            type=image_name_or_id,
+            help=_('Image(s) to remove from the store (name or ID)'),
+        )
+        parser.add_argument(
+            '--dry-run',
+            action='store_true',
+            help=_('Do every check, send no delete; Result is '
+                   '"would remove"'),
+        )
+        parser.add_argument(
+            '--ignore-missing',
+            action='store_true',
+            help=_('Count an image that is not in the store as a success '
+                   '(Result "absent"), so that a runbook can be re-run'),
+        )
+        parser.add_argument(
+            '--verify-data',
+            action='store_true',
+            help=_('After each removal, read one byte of the image data to '
+                   'prove a remaining copy is readable; report the image '
+                   'as failed otherwise'),
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace,
+    ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
+        client: proxy.Proxy = self.app.client_manager.image_store
+        stop = threading.Event()
+        removals = []
+        try:
+            stores = client.stores()
+            batch = client.remove_images_from_store(
+                parsed_args.images, parsed_args.store, stores=stores,
+                stop=stop, dry_run=parsed_args.dry_run,
+                ignore_missing=parsed_args.ignore_missing,
+                verify_data=parsed_args.verify_data)
+            with _stop_on_sigint(stop):
+                for removal in batch:
+                    if removal.failed:
+                        LOG.error(_('Image %(image)s: %(reason)s'),
+                                  {'image': removal.image_id
+                                   or removal.image_name,
+                                   'reason': removal.reason})
+                    removals.append(removal)
+        except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
+                store_exc.InvalidIdentifier) as exc:
+            raise exceptions.CommandError(str(exc))
+        self._failed = sum(r.failed for r in removals)
+        self._interrupted = stop.is_set()
+        self._summary = {'failed': self._failed, 'total': len(removals),
+                         'store': parsed_args.store}
+        columns = tuple(REMOVAL_FIELDS)
+        return (
+            tuple(REMOVAL_FIELDS.values()),
+            [utils.get_item_properties(r, columns, formatters=_FORMATTERS)
+             for r in removals],
+        )
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        result = super().run(parsed_args)
+        if self._interrupted:
+            LOG.error(_('Interrupted: %(total)d image(s) handled, no further '
+                        'image was changed.'), self._summary)
+            return 130
+        if self._failed:
+            raise exceptions.CommandError(
+                _('Failed to remove %(failed)d of %(total)d images from '
+                  'store %(store)s') % self._summary)
+        return result
+
+
+class _stop_on_sigint:
+    """Context manager: while active, SIGINT sets an event instead of raising.
+
+    A second SIGINT raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+        self.previous: ty.Any = None
+
+    def _handle(self, signum: int, frame: ty.Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+
+    def __enter__(self) -> '_stop_on_sigint':
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: ty.Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
