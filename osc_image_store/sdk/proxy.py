@@ -59,6 +59,13 @@ _STORE_DELETE_PATH = re.compile(
     r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
     r'[0-9a-fA-F]{12}')
 
+def _strip_status_title(details: str, status: int | None) -> str:
+    """Drop the "404 Not Found: " that heads Glance's HTML error pages."""
+    details = details.strip()
+    head = re.match(r'%s [A-Za-z -]+: ' % status, details)
+    return details[head.end():] if head else details
+
+
 #: Errors that fail one image of a batch, not the batch.
 _FAILURES = (sdk_exc.SDKException, ks_exc.ClientException)
 
@@ -505,7 +512,7 @@ class Proxy(_proxy.Proxy):
         only mean a change in between or a policy decision.
         """
         status = exc.status_code
-        details = (exc.details or '').strip()
+        details = _strip_status_title(exc.details or '', status)
         cls: type[exceptions.ImageStoreException]
         cls, text = exceptions.StoreRemovalFailed, (
             'The Images API failed to remove image %s from store %s'
