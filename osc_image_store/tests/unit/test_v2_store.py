@@ -1,0 +1,133 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import io
+import json
+
+from osc_lib import exceptions
+from osc_lib.test import base as osc_base
+
+from osc_image_store.tests.unit import base
+from osc_image_store.v2 import store
+
+V2 = base.V2
+COLUMNS = ('ID', 'Name', 'Store', 'Result', 'Remaining Stores', 'Reason')
+
+
+class TestDeleteImageFromStore(base.TestCase, osc_base.TestCommand):
+
+    def setUp(self):
+        super().setUp()
+        self.app.client_manager.image_store = self.proxy
+        self.cmd = store.DeleteImageFromStore(self.app, None)
+        self.mock_stores()
+
+    def add(self, name, stores=('fast', 'cheap', 'archive'), delete=204,
+            text=None):
+        body = base.image_body(name=name, stores=stores)
+        left = [s for s in stores if s != 'cheap']
+        self.mock_image(body, base.image_body(name=name, stores=left))
+        if delete:
+            self.mock_store_delete('cheap', body['id'], delete, text,
+                                   html=True)
+        return body['id']
+
+    def parse(self, *args):
+        return self.check_parser(self.cmd, list(args), [])
+
+    def test_parser(self):
+        parsed = self.check_parser(
+            self.cmd, ['--store', 'cheap', 'a', 'b', '--dry-run'],
+            [('store', 'cheap'), ('images', ['a', 'b']), ('dry_run', True),
+             ('ignore_missing', False), ('verify_data', False)])
+        self.assertEqual('cheap', parsed.store)
+
+    def test_parser_errors(self):
+        for args in ([], ['a'], ['--store', 'cheap'],
+                     ['--store', '', 'a'], ['--store', '../images', 'a'],
+                     ['--store', 'os_glance_staging_store', 'a'],
+                     ['--store', 'cheap', '']):
+            self.assertRaises(osc_base.ParserException, self.parse, *args)
+        self.assertEqual([], self.sent())
+
+    def test_two_images(self):
+        ids = [self.add('a'), self.add('b')]
+        columns, data = self.cmd.take_action(
+            self.parse('--store', 'cheap', *ids))
+        self.assertEqual(COLUMNS, columns)
+        self.assertEqual(
+            [(ids[0], 'a', 'cheap', 'removed', 'archive, fast', None),
+             (ids[1], 'b', 'cheap', 'removed', 'archive, fast', None)],
+            [(r[0], r[1], r[2], r[3], r[4].human_readable(), r[5])
+             for r in data])
+        self.assertEqual(['fast', 'archive'], data[0][4].machine_readable())
+        self.assertEqual(['%s/stores/cheap/%s' % (V2, i) for i in ids],
+                         self.deletes())
+
+    def test_failure_among_three_runs_the_others_then_fails(self):
+        ids = [self.add('a'), self.add('b', stores=('fast',), delete=None),
+               self.add('c')]
+        parsed = self.parse('--store', 'cheap', '-f', 'json', *ids)
+        self.cmd.app.stdout = io.StringIO()
+        exc = self.assertRaises(exceptions.CommandError, self.cmd.run,
+                                parsed)
+        self.assertEqual('Failed to remove 1 of 3 images from store cheap',
+                         str(exc))
+        rows = json.loads(self.cmd.app.stdout.getvalue())
+        self.assertEqual(['removed', 'failed', 'removed'],
+                         [r['Result'] for r in rows])
+        self.assertEqual(['fast'], rows[1]['Remaining Stores'])
+        self.assertEqual('Image %s is not in store cheap; it is in: fast.'
+                         % ids[1], rows[1]['Reason'])
+        self.assertEqual(2, len(self.deletes()))
+
+    def test_success_returns_zero(self):
+        image_id = self.add('a')
+        self.cmd.app.stdout = io.StringIO()
+        self.assertEqual(0, self.cmd.run(self.parse(
+            '--store', 'cheap', '-f', 'value', '-c', 'Result', image_id)))
+        self.assertEqual('removed\n', self.cmd.app.stdout.getvalue())
+
+    def test_dry_run(self):
+        image_id = self.add('a', delete=None)
+        columns, data = self.cmd.take_action(
+            self.parse('--store', 'cheap', '--dry-run', image_id))
+        self.assertEqual('would remove', data[0][3])
+        self.assertEqual([], self.deletes())
+
+    def test_ignore_missing(self):
+        image_id = self.add('a', stores=('fast', 'archive'), delete=None)
+        columns, data = self.cmd.take_action(
+            self.parse('--store', 'cheap', '--ignore-missing', image_id))
+        self.assertEqual('absent', data[0][3])
+        self.assertEqual(0, self.cmd._failed)
+
+    def test_unknown_store_is_a_command_error(self):
+        exc = self.assertRaises(
+            exceptions.CommandError, self.cmd.take_action,
+            self.parse('--store', 'nope', 'a'))
+        self.assertEqual('Store nope does not exist on this cloud; its '
+                         'stores are: fast, cheap, archive.', str(exc))
+        self.assertEqual([('GET', V2 + '/info/stores')], self.sent())
+
+    def test_multistore_off_said_once(self):
+        self.mock_stores(status=404, body={})
+        exc = self.assertRaises(
+            exceptions.CommandError, self.cmd.take_action,
+            self.parse('--store', 'cheap', 'a', 'b'))
+        self.assertIn('Multi-store is not enabled on this cloud', str(exc))
+        self.assertEqual(1, len(self.sent()))
+
+    def test_help_documents_exit_codes(self):
+        help_text = self.cmd.get_parser('image store delete').format_help()
+        self.assertIn('Exit codes: 0', help_text)
+        self.assertIn('130', help_text)
