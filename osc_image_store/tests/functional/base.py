@@ -1,0 +1,127 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Functional test base: the real ``openstack`` CLI in a subprocess against
+the project's local Keystone + multi-store Glance (see cloud.py).
+
+Every image a test creates is tracked with the stores it must be in; after
+each test the store directories on disk and the Images API must agree with
+that, so that no test can lose an image or a stored byte unnoticed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import testtools
+
+from osc_image_store.tests.functional import cloud as local_cloud
+
+ADMIN = 'isd-admin'
+MEMBER = 'isd-member'
+NOMULTI = 'isd-nomulti'
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+class CommandResult:
+    """A finished ``openstack`` run: ``rc``, ``stdout``, ``stderr``."""
+
+    def __init__(self, args, completed):
+        self.args = args
+        self.rc = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+
+    def json(self):
+        return json.loads(self.stdout)
+
+    def __repr__(self):
+        return 'openstack %s -> %s\nstdout: %s\nstderr: %s' % (
+            ' '.join(self.args), self.rc, self.stdout, self.stderr)
+
+
+class TestCase(testtools.TestCase):
+    """Base class: ``self.cloud``, ``self.openstack()``, tracked images."""
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = local_cloud.get_cloud()
+        #: image ID -> (bytes, set of stores it must be in)
+        self.expected = {}
+
+    def tearDown(self):
+        self.check_images_intact()
+        super().tearDown()
+
+    # -- images ------------------------------------------------------------
+
+    def create_image(self, stores=local_cloud.STORES, name=None,
+                     data=None):
+        """Create a tracked image in ``stores``; deleted after the test."""
+        name = name or 'isd-' + uuid.uuid4().hex[:12]
+        data = data if data is not None else os.urandom(4096)
+        image_id = self.cloud.create_image(name, data, stores=tuple(stores))
+        self.addCleanup(self.cloud.delete_image, image_id)
+        self.expected[image_id] = (data, set(stores))
+        return image_id
+
+    def expect_removed(self, image_id, store):
+        """Say that a test means to remove ``store``'s copy of an image."""
+        self.expected[image_id][1].discard(store)
+
+    def check_images_intact(self):
+        """Store dirs and the Images API match what the test meant."""
+        for image_id, (data, stores) in self.expected.items():
+            self.assertEqual(stores, self.cloud.files_in_stores(image_id),
+                             'store files of image %s' % image_id)
+            for store in stores:
+                self.assertEqual(data,
+                                 self.cloud.store_bytes(store, image_id),
+                                 'bytes of image %s in %s' % (image_id,
+                                                              store))
+            self.assertEqual(stores, set(self.cloud.image_stores(image_id)),
+                             'stores Glance lists for image %s' % image_id)
+
+    # -- the CLI -----------------------------------------------------------
+
+    def openstack(self, *args, cloud=ADMIN, fail_ok=False):
+        """Run the real ``openstack`` CLI; return a :class:`CommandResult`.
+
+        Unless ``fail_ok``, a non-zero exit or any stderr output fails
+        the test.
+        """
+        env = dict(os.environ, **self.cloud.env(cloud))
+        env.pop('OS_CLOUD', None)
+        completed = subprocess.run(
+            [OPENSTACK, '--os-cloud', cloud, *args], env=env,
+            capture_output=True, text=True, timeout=300,
+            stdin=subprocess.DEVNULL)
+        result = CommandResult(args, completed)
+        if not fail_ok:
+            self.assertEqual(0, result.rc, result)
+            self.assertEqual('', result.stderr, result)
+        return result
+
+    def store_delete(self, store, *images, cloud=ADMIN, fail_ok=False,
+                     extra=()):
+        """``openstack image store delete --store S IMAGE... -f json``."""
+        return self.openstack('image', 'store', 'delete', '--store', store,
+                              '-f', 'json', *extra, *images, cloud=cloud,
+                              fail_ok=fail_ok)
+
+    def assertCommandFailed(self, result, rc, *messages):
+        """The command exited with ``rc`` and said each of ``messages``
+        on stderr."""
+        self.assertEqual(rc, result.rc, result)
+        for message in messages:
+            self.assertIn(message, result.stderr, result)
