@@ -59,9 +59,13 @@ _STORE_DELETE_PATH = re.compile(
     r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
     r'[0-9a-fA-F]{12}')
 
-def _strip_status_title(details: str, status: int | None) -> str:
-    """Drop the "404 Not Found: " that heads Glance's HTML error pages."""
-    details = details.strip()
+def _clean_details(details: str, status: int | None) -> str:
+    """Glance's explanation as plain text.
+
+    Drops HTML tags (JSON messages end with ``<br /><br />``), folds white
+    space, and drops the "404 Not Found: " heading of HTML error pages.
+    """
+    details = ' '.join(re.sub(r'<[^>]*>', ' ', details).split())
     head = re.match(r'%s [A-Za-z -]+: ' % status, details)
     return details[head.end():] if head else details
 
@@ -512,7 +516,7 @@ class Proxy(_proxy.Proxy):
         only mean a change in between or a policy decision.
         """
         status = exc.status_code
-        details = _strip_status_title(exc.details or '', status)
+        details = _clean_details(exc.details or '', status)
         cls: type[exceptions.ImageStoreException]
         cls, text = exceptions.StoreRemovalFailed, (
             'The Images API failed to remove image %s from store %s'

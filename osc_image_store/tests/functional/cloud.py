@@ -268,8 +268,8 @@ class LocalCloud:
                  venv: str | os.PathLike | None = None) -> None:
         """Describe a cloud; nothing starts before :meth:`start`.
 
-        :param base_dir: the run directory (default a new
-            ``<repo>/.cloud/run-<pid>``, removed again by :meth:`stop`).
+        :param base_dir: the run directory, new or empty (default a new
+            ``<repo>/.cloud/run-<pid>-<random>``, removed by :meth:`stop`).
         :param db: ``'sqlite'`` or ``'postgresql'``.
         :param nomulti: also run a Glance with multi-store off.
         :param ports: explicit ports by service (keys as :attr:`ports`);
@@ -279,8 +279,8 @@ class LocalCloud:
         if db not in ('sqlite', 'postgresql'):
             raise ValueError(f"db must be 'sqlite' or 'postgresql', not {db!r}")
         self._remove_dir = base_dir is None
-        self.run_dir = pathlib.Path(
-            base_dir or REPO_ROOT / '.cloud' / f'run-{os.getpid()}').absolute()
+        self.run_dir = pathlib.Path(base_dir or REPO_ROOT / '.cloud' / (
+            f'run-{os.getpid()}-{secrets.token_hex(3)}')).absolute()
         self.db, self.nomulti, self._venv_arg = db, nomulti, venv
         self._venv: pathlib.Path | None = None
         wanted = dict(ports or {})
@@ -444,11 +444,15 @@ class LocalCloud:
 
         :param timeout: seconds each server may take to answer HTTP.
         :returns: self.
-        :raises CloudError: a port is busy, a step failed, or a server did
-            not come up (with the tail of its log).
+        :raises CloudError: the run directory is not empty, a port is busy,
+            a step failed, or a server did not come up (with the tail of
+            its log).
         """
         if self._pids or self._pg_data:
             raise CloudError(f'cloud in {self.run_dir} is already started')
+        if self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise CloudError(f'run directory {self.run_dir} is not empty: '
+                             'remove it or choose another')
         started = time.monotonic()
         _say(f'server virtualenv: {self.venv}')
         wanted = [s for s in SERVICES if s != 'nomulti' or self.nomulti]
@@ -486,9 +490,11 @@ class LocalCloud:
         owner = ['--keystone-user', pwd.getpwuid(os.getuid()).pw_name,
                  '--keystone-group', grp.getgrgid(os.getgid()).gr_name]
         _say('keystone: db_sync, fernet/credential keys, bootstrap')
-        _run(manage + ['db_sync'], log, env)
-        _run(manage + ['fernet_setup'] + owner, log, env)
-        _run(manage + ['credential_setup'] + owner, log, env)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            for job in [pool.submit(_run, manage + args, log, env) for args in
+                        (['db_sync'], ['fernet_setup'] + owner,
+                         ['credential_setup'] + owner)]:
+                job.result()
         _run(manage + ['bootstrap', '--bootstrap-region-id', REGION,
                        '--bootstrap-admin-url', self.url('keystone'),
                        '--bootstrap-public-url', self.url('keystone')], log,
@@ -825,7 +831,7 @@ class LocalCloud:
         self._image_api('DELETE', f'/images/{image_id}', (204, 404))
 
 
-_CLOUD: LocalCloud | None = None
+_CLOUD: LocalCloud | CloudError | None = None
 _CLOUD_LOCK = threading.Lock()
 
 
@@ -833,18 +839,25 @@ def get_cloud() -> LocalCloud:
     """Return this process's cloud, for test base classes.
 
     Attaches to ``$OSC_IMAGE_STORE_CLOUD_STATE`` when set; otherwise starts
-    a cloud once and stops it at exit.
+    a cloud once and stops it at exit. A failure is remembered and raised
+    again, so a broken cloud is not retried by every test.
+
+    :raises CloudError: the cloud could not be attached or started.
     """
     global _CLOUD
     with _CLOUD_LOCK:
         if _CLOUD is None:
             state = os.environ.get(STATE_ENV)
-            if state:
-                _CLOUD = LocalCloud.attach(state)
-            else:
-                cloud = LocalCloud()
-                atexit.register(cloud.stop)
-                _CLOUD = cloud.start()
+            try:
+                if state:
+                    _CLOUD = LocalCloud.attach(state)
+                else:
+                    _CLOUD = LocalCloud().start()
+                    atexit.register(_CLOUD.stop)
+            except CloudError as exc:
+                _CLOUD = exc
+        if isinstance(_CLOUD, CloudError):
+            raise _CLOUD
         return _CLOUD
 
 
@@ -864,7 +877,8 @@ def _main(argv: list[str] | None = None) -> int:
         cmd.add_argument('--db', choices=('sqlite', 'postgresql'),
                          default='sqlite', help='multi-store Glance database')
         cmd.add_argument('--dir', type=pathlib.Path,
-                         help='run directory (default .cloud/run-<pid>)')
+                         help='new or empty run directory (default: '
+                         'a new .cloud/run-*, removed by stop)')
         cmd.add_argument('--no-nomulti', dest='nomulti', action='store_false',
                          help='do not run the multi-store-off Glance')
     sub.choices['run'].add_argument('command', nargs=argparse.REMAINDER,
@@ -879,9 +893,10 @@ def _main(argv: list[str] | None = None) -> int:
         state = args.state or args.dir / 'state.json'
         LocalCloud.attach(state, require_running=False).stop()
         return 0
-    command = args.command[1:] if args.command[:1] == ['--'] else args.command
-    if args.action == 'run' and not command:
-        parser.error('run needs a command after --')
+    if args.action == 'run':
+        command = args.command[args.command[:1] == ['--']:]
+        if not command:
+            parser.error('run needs a command after --')
     # SIGTERM unwinds like Ctrl-C, so the finally below stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cloud = LocalCloud(args.dir, db=args.db, nomulti=args.nomulti)

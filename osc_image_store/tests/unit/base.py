@@ -102,9 +102,11 @@ class TestCase(testtools.TestCase):
                      '</body>\n</html>' % (status, http.HTTPStatus(status).phrase,
                                            status, http.HTTPStatus(status).phrase,
                                            text))
+        phrase = http.HTTPStatus(status).phrase
         return self.http.delete(
             url, status_code=status,
-            json={'code': status, 'title': 'Error', 'message': text})
+            json={'message': text + '<br /><br />\n\n\n',
+                  'code': '%s %s' % (status, phrase), 'title': phrase})
 
     def sent(self):
         """Every request sent, as (method, url) pairs."""

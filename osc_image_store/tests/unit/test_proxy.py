@@ -32,6 +32,8 @@ class TestProxyBasics(base.TestCase):
         stores = self.proxy.stores()
         self.assertEqual(['fast', 'cheap', 'archive'], [s.id for s in stores])
         self.assertEqual([True, False, False], [s.is_default for s in stores])
+        self.assertEqual([False, False, True],
+                         [s.is_read_only for s in stores])
         self.assertEqual([('GET', V2 + '/info/stores')], self.sent())
 
     def test_stores_detail(self):

@@ -29,9 +29,9 @@ class TestStore(testtools.TestCase):
         bodies = base.load('stores.json')['stores']
         stores = [resources.Store.existing(**b) for b in bodies]
         self.assertEqual(
-            [('fast', 'Fast SSD store', True, False),
-             ('cheap', 'Cheap disks', False, False),
-             ('archive', 'Archive tier', False, True)],
+            [('fast', 'fast file store', True, False),
+             ('cheap', 'cheap file store', False, False),
+             ('archive', 'archive file store', False, True)],
             [(s.id, s.description, s.is_default, s.is_read_only)
              for s in stores])
 
@@ -41,7 +41,7 @@ class TestStore(testtools.TestCase):
         self.assertEqual(('archive', 'file', 0, True),
                          (store.id, store.type, store.weight,
                           store.is_read_only))
-        self.assertEqual('/var/lib/glance/archive/',
+        self.assertEqual('/srv/stores/archive',
                          store.properties['data_dir'])
 
 
