@@ -129,6 +129,11 @@ class Proxy(_proxy.Proxy):
         :param conn: an :class:`openstack.connection.Connection`.
         :returns: a :class:`Proxy` on the cloud's image endpoint.
         """
+        # openstacksdk's own image proxy resolves the endpoint as the rest
+        # of openstacksdk does (an endpoint override without a version is
+        # discovered and pinned in the config); discovery is cached in the
+        # shared session, so this costs no extra request later.
+        conn.image.get_endpoint()
         proxy = conn.config.get_session_client('image', constructor=cls)
         proxy._connection = conn
         return proxy

@@ -140,10 +140,8 @@ class DeleteImageFromStore(command.Lister):
             with _stop_on_sigint(stop):
                 for removal in batch:
                     if removal.failed:
-                        LOG.error(_('Image %(image)s: %(reason)s'),
-                                  {'image': removal.image_id
-                                   or removal.image_name,
-                                   'reason': removal.reason})
+                        # The reason names the image already.
+                        LOG.error(removal.reason)
                     removals.append(removal)
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
                 store_exc.InvalidIdentifier) as exc:

@@ -28,9 +28,10 @@ What :class:`LocalCloud` starts, all under one run directory:
 
 Command line::
 
-    python -m osc_image_store.tests.functional.cloud start [--db postgresql] [--dir D]
-    python -m osc_image_store.tests.functional.cloud stop (--dir D | --state F)
-    python -m osc_image_store.tests.functional.cloud run [--db ...] -- CMD...
+    python -m osc_image_store.tests.functional.cloud start \
+        [--db postgresql] [--dir D] [--no-nomulti]
+    python -m osc_image_store.tests.functional.cloud stop (--dir D|--state F)
+    python -m osc_image_store.tests.functional.cloud run [...] -- CMD...
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 import urllib.request
 
-from openstack import connection as sdk_connection
 from openstack.config import loader as sdk_loader
+from openstack import connection as sdk_connection
+from openstack.identity.v3 import _proxy as identity_v3
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 REQUIREMENTS = REPO_ROOT / 'tools' / 'cloud-requirements.txt'
@@ -65,10 +68,12 @@ VENV_ENV = 'OSC_IMAGE_STORE_SERVER_VENV'
 STATE_ENV = 'OSC_IMAGE_STORE_CLOUD_STATE'
 STORES = ('fast', 'cheap', 'archive')
 REGION = 'RegionOne'
-ADMIN_CLOUD, MEMBER_CLOUD, NOMULTI_CLOUD = 'isd-admin', 'isd-member', 'isd-nomulti'
+ADMIN_CLOUD = 'isd-admin'
+MEMBER_CLOUD = 'isd-member'
+NOMULTI_CLOUD = 'isd-nomulti'
 SERVICES = ('keystone', 'glance', 'nomulti')
 
-_WSGI_MODULE = '''"""gunicorn entry for {app}, written by osc_image_store cloud.py."""
+_WSGI_MODULE = '''"""gunicorn entry for {app}, written by cloud.py."""
 import sys
 
 # {app} parses sys.argv with oslo.config at import: hide gunicorn's options.
@@ -83,20 +88,13 @@ class CloudError(RuntimeError):
 
 
 def _say(message: str) -> None:
-    """Print one progress line to stderr.
-
-    :param message: what is happening.
-    """
+    """Print one progress line (``str``) to stderr."""
     print(f'[cloud +{time.monotonic() - _T0:5.1f}s] {message}',
           file=sys.stderr, flush=True)
 
 
 def _tail(path: pathlib.Path, lines: int = 40) -> str:
-    """Return the last lines of a log file (or a note that it is missing).
-
-    :param path: the log file.
-    :param lines: how many lines.
-    """
+    """Return the last ``lines`` lines of the log file ``path``."""
     try:
         text = path.read_text(errors='replace').splitlines()
     except OSError:
@@ -106,13 +104,9 @@ def _tail(path: pathlib.Path, lines: int = 40) -> str:
 
 def _run(cmd: list, log: pathlib.Path, env: dict | None = None,
          cwd: pathlib.Path | None = None) -> None:
-    """Run a command to completion, appending its output to a log file.
+    """Run argv ``cmd``, output appended to ``log``.
 
-    :param cmd: the argv.
-    :param log: the log file; its tail goes into the error on failure.
-    :param env: the environment (default: inherited).
-    :param cwd: the working directory.
-    :raises CloudError: the command failed.
+    :raises CloudError: it failed (with the tail of ``log``).
     """
     with open(log, 'ab') as out:
         out.write(f'$ {shlex.join(map(str, cmd))}\n'.encode())
@@ -125,7 +119,8 @@ def _run(cmd: list, log: pathlib.Path, env: dict | None = None,
                          + _tail(log))
 
 
-def ensure_server_venv(venv: pathlib.Path | None = None) -> pathlib.Path:
+def ensure_server_venv(
+        venv: str | os.PathLike | None = None) -> pathlib.Path:
     """Create or reuse the servers' virtualenv and return its path.
 
     Reused when its marker file holds the sha256 of the requirements file;
@@ -162,10 +157,7 @@ def ensure_server_venv(venv: pathlib.Path | None = None) -> pathlib.Path:
 
 
 def _free_ports(count: int) -> list[int]:
-    """Return distinct TCP ports that are free on 127.0.0.1 right now.
-
-    :param count: how many.
-    """
+    """Return ``count`` distinct TCP ports free on 127.0.0.1 right now."""
     socks = [socket.socket() for _ in range(count)]
     try:
         for sock in socks:
@@ -177,26 +169,22 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _check_port_free(port: int, what: str) -> None:
-    """Raise unless ``port`` can be bound on 127.0.0.1.
+    """Raise :class:`CloudError` unless ``port`` binds on 127.0.0.1.
 
-    :param port: the TCP port.
-    :param what: the server meant to use it, for the message.
-    :raises CloudError: the port is busy.
+    ``what`` names the server meant to use it, for the message.
     """
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(('127.0.0.1', port))
         except OSError as exc:
-            raise CloudError(f'port {port} on 127.0.0.1, wanted for {what}, '
-                             f'is busy ({exc}): choose another port') from None
+            raise CloudError(
+                f'port {port} on 127.0.0.1, wanted for {what}, is busy '
+                f'({exc}): choose another port') from None
 
 
 def _group_members(pgid: int) -> list[int]:
-    """Return the live (non-zombie) processes of a process group.
-
-    :param pgid: the process group id.
-    """
+    """Return the live (non-zombie) pids of process group ``pgid``."""
     members = []
     for stat in pathlib.Path('/proc').glob('[0-9]*/stat'):
         try:
@@ -209,13 +197,11 @@ def _group_members(pgid: int) -> list[int]:
 
 
 def _is_gunicorn_group(pgid: int) -> bool:
-    """Tell whether a process group still holds one of our gunicorns.
-
-    :param pgid: the process group id (the gunicorn master's pid).
-    """
+    """Tell if group ``pgid`` (a gunicorn master's pid) still runs it."""
     for pid in _group_members(pgid):
         try:
-            if b'gunicorn' in pathlib.Path(f'/proc/{pid}/cmdline').read_bytes():
+            if b'gunicorn' in pathlib.Path(
+                    f'/proc/{pid}/cmdline').read_bytes():
                 return True
         except OSError:
             continue
@@ -223,7 +209,7 @@ def _is_gunicorn_group(pgid: int) -> bool:
 
 
 def _postgres_bindir() -> pathlib.Path:
-    """Return the newest ``/usr/lib/postgresql/<major>/bin`` with initdb.
+    """Return the newest ``/usr/lib/postgresql/<major>/bin``.
 
     :raises CloudError: PostgreSQL's server is not installed.
     """
@@ -236,11 +222,7 @@ def _postgres_bindir() -> pathlib.Path:
 
 
 def _write_ini(path: pathlib.Path, sections: dict) -> None:
-    """Write an oslo.config file.
-
-    :param path: the file.
-    :param sections: ``{section: {option: value}}``.
-    """
+    """Write oslo.config file ``path`` from ``{section: {opt: value}}``."""
     path.write_text(''.join(
         f'[{name}]\n' + ''.join(f'{k} = {v}\n' for k, v in opts.items())
         + '\n' for name, opts in sections.items()))
@@ -277,7 +259,7 @@ class LocalCloud:
         :param venv: the servers' virtualenv (see :func:`ensure_server_venv`).
         """
         if db not in ('sqlite', 'postgresql'):
-            raise ValueError(f"db must be 'sqlite' or 'postgresql', not {db!r}")
+            raise ValueError(f"db must be 'sqlite' or 'postgresql': {db!r}")
         self._remove_dir = base_dir is None
         self.run_dir = pathlib.Path(base_dir or REPO_ROOT / '.cloud' / (
             f'run-{os.getpid()}-{secrets.token_hex(3)}')).absolute()
@@ -285,7 +267,7 @@ class LocalCloud:
         self._venv: pathlib.Path | None = None
         wanted = dict(ports or {})
         names = [n for n in SERVICES + ('postgres',) if n not in wanted]
-        free = [p for p in _free_ports(len(names) + len(wanted))
+        free = [p for p in _free_ports(len(names) + len(wanted) * bool(names))
                 if p not in wanted.values()]
         self.ports = {**dict(zip(names, free)), **wanted}
         self.passwords = {u: secrets.token_hex(12)
@@ -366,17 +348,16 @@ class LocalCloud:
         self._write_clouds_yaml()
 
     def _glance_dir(self, service: str) -> pathlib.Path:
-        """Return the config dir of ``glance`` or ``nomulti``."""
+        """Return the directory of Glance ``glance`` or ``nomulti``."""
         return self.run_dir / ('glance' if service == 'glance'
                                else 'glance-nomulti')
 
     def _write_glance(self, service: str, database: str,
                       sections: dict) -> None:
-        """Write one Glance's ``glance-api.conf``.
+        """Write ``glance-api.conf`` of ``glance`` or ``nomulti``.
 
-        :param service: ``glance`` or ``nomulti``.
-        :param database: the SQLAlchemy URL.
-        :param sections: store settings; ``DEFAULT`` is merged.
+        ``database`` is the SQLAlchemy URL; ``sections`` the store
+        settings (its ``DEFAULT`` is merged into the common one).
         """
         gdir = self._glance_dir(service)
         default = {'worker_self_reference_url': self.url(service),
@@ -427,10 +408,7 @@ class LocalCloud:
         return self._venv
 
     def _server_env(self, **extra: str) -> dict:
-        """Return the servers' environment: no client ``OS_*`` variables.
-
-        :param extra: variables to add.
-        """
+        """Return the servers' environment (no client ``OS_*``) + extra."""
         env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')
                and k not in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV')}
         env['PATH'] = f'{self.venv / "bin"}:{env.get("PATH", "/usr/bin:/bin")}'
@@ -484,7 +462,8 @@ class LocalCloud:
         """Set up Keystone, serve it, create the projects/users/endpoint."""
         ks = self.run_dir / 'keystone'
         log = self.run_dir / 'logs' / 'keystone-manage.log'
-        env = self._server_env(OS_KEYSTONE_CONFIG_FILES=str(ks / 'keystone.conf'))
+        env = self._server_env(
+            OS_KEYSTONE_CONFIG_FILES=str(ks / 'keystone.conf'))
         manage = [self.venv / 'bin' / 'keystone-manage',
                   '--config-file', ks / 'keystone.conf']
         owner = ['--keystone-user', pwd.getpwuid(os.getuid()).pw_name,
@@ -505,7 +484,8 @@ class LocalCloud:
 
     def _bootstrap_identity(self) -> None:
         """Create service/glance, the image endpoint and demo/member."""
-        identity = self.connection(ADMIN_CLOUD).identity
+        identity = typing.cast(identity_v3.Proxy,
+                               self.connection(ADMIN_CLOUD).identity)
         roles = {n: identity.find_role(n, ignore_missing=False)
                  for n in ('admin', 'member', 'reader')}
         service = identity.create_project(name='service', domain_id='default')
@@ -525,11 +505,7 @@ class LocalCloud:
         _say('keystone: created service/glance, image endpoint, demo/member')
 
     def _start_glance(self, service: str, timeout: float) -> None:
-        """Set up one Glance's database and serve it.
-
-        :param service: ``glance`` (multi-store) or ``nomulti``.
-        :param timeout: seconds it may take to answer HTTP.
-        """
+        """Set up the database of ``glance``/``nomulti`` and serve it."""
         postgres = service == 'glance' and self.db == 'postgresql'
         if postgres:
             self._start_postgres()
@@ -545,15 +521,11 @@ class LocalCloud:
 
     def _serve(self, service: str, env: dict, workers: int, threads: int,
                ready_path: str, timeout: float) -> None:
-        """Start a gunicorn in its own session and wait until it answers.
+        """Start ``service``'s gunicorn in its own session; wait for it.
 
-        :param service: ``keystone``, ``glance`` or ``nomulti``.
-        :param env: its environment.
-        :param workers: worker processes.
-        :param threads: threads per worker.
-        :param ready_path: a path that answers 200 once it is up.
-        :param timeout: seconds to wait.
-        :raises CloudError: it died or did not answer in time.
+        It is up when ``ready_path`` answers 200.
+
+        :raises CloudError: it died or did not answer within ``timeout``.
         """
         app = 'keystone' if service == 'keystone' else 'glance'
         log = self.run_dir / 'logs' / f'{service}.log'
@@ -611,23 +583,23 @@ class LocalCloud:
              log, cwd=pgdir)
         self._pg_data = data
         options = (f'-c listen_addresses=127.0.0.1 -p {self.ports["postgres"]}'
-                   f' -k {shlex.quote(str(pgdir))} -c fsync=off -c synchronous_commit=off'
-                   ' -c full_page_writes=off')
+                   f' -k {shlex.quote(str(pgdir))} -c fsync=off'
+                   ' -c synchronous_commit=off -c full_page_writes=off')
         _run(as_pg + [bindir / 'pg_ctl', '-D', data, '-l', log, '-w', '-t',
                       60, '-o', options, 'start'], log, cwd=pgdir)
         _run([bindir / 'createdb', '-h', '127.0.0.1', '-p',
               self.ports['postgres'], '-U', 'postgres', 'glance'], log)
 
-    def _stop_postgres(self) -> None:
-        """Stop PostgreSQL: ``pg_ctl stop -m fast``, else kill it."""
+    def _stop_postgres(self, data: pathlib.Path) -> None:
+        """Stop the PostgreSQL of ``data``: ``pg_ctl stop``, else kill."""
         _say('stopping postgres')
         try:
             _run(self._as_postgres() + [
-                _postgres_bindir() / 'pg_ctl', '-D', self._pg_data, '-m',
+                _postgres_bindir() / 'pg_ctl', '-D', data, '-m',
                 'fast', '-w', '-t', 30, 'stop'],
                 self.run_dir / 'logs' / 'postgres.log')
         except CloudError as exc:
-            pid = int((self._pg_data / 'postmaster.pid').read_text().split()[0])
+            pid = int((data / 'postmaster.pid').read_text().split()[0])
             _say(f'{exc}\nkilling postmaster {pid}')
             # Its backends exit by themselves when the postmaster dies.
             os.kill(pid, signal.SIGKILL)
@@ -667,8 +639,8 @@ class LocalCloud:
         dead = [s for s, pid in cloud._pids.items()
                 if not _is_gunicorn_group(pid)]
         if dead and require_running:
-            raise CloudError(f'cloud of {path} is not running ({", ".join(dead)}'
-                             ' gone): stop it and start a new one')
+            raise CloudError(f'cloud of {path} is not running ('
+                             f'{", ".join(dead)} gone): stop it, start anew')
         return cloud
 
     def stop(self) -> None:
@@ -679,14 +651,11 @@ class LocalCloud:
         self._shutdown(remove_dir=self._remove_dir)
 
     def _shutdown(self, remove_dir: bool) -> None:
-        """Stop every server; optionally remove the run directory.
-
-        :param remove_dir: remove :attr:`run_dir` afterwards.
-        """
+        """Stop every server; then maybe remove :attr:`run_dir`."""
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
-        groups = [pid for pid in self._pids.values() if _is_gunicorn_group(pid)]
+        groups = [p for p in self._pids.values() if _is_gunicorn_group(p)]
         if groups:
             _say(f'stopping gunicorns {groups}')
         for sig, wait in ((signal.SIGINT, 15.0), (signal.SIGKILL, 5.0)):
@@ -706,7 +675,7 @@ class LocalCloud:
         self._pids.clear()
         self._procs.clear()
         if self._pg_data and (self._pg_data / 'postmaster.pid').exists():
-            self._stop_postgres()
+            self._stop_postgres(self._pg_data)
         self._pg_data = None
         self.state_file.unlink(missing_ok=True)
         if remove_dir and self.run_dir.exists():
@@ -722,7 +691,8 @@ class LocalCloud:
 
     # -- helpers for tests -----------------------------------------------
 
-    def connection(self, cloud: str = ADMIN_CLOUD) -> sdk_connection.Connection:
+    def connection(self,
+                   cloud: str = ADMIN_CLOUD) -> sdk_connection.Connection:
         """Return a cached openstacksdk connection from :attr:`clouds_yaml`.
 
         :param cloud: ``isd-admin``, ``isd-member`` or ``isd-nomulti``.
@@ -740,15 +710,13 @@ class LocalCloud:
         return self.connection(ADMIN_CLOUD)
 
     def _image_api(self, method: str, path: str, expect: tuple,
-                   **kwargs: object):
-        """Call the multi-store Glance's v2 API as admin.
+                   **kwargs: typing.Any):
+        """Call ``method path`` (below ``/v2``) of the multi-store Glance.
 
-        :param method: HTTP method.
-        :param path: path below ``/v2``.
-        :param expect: accepted status codes.
-        :param kwargs: passed to keystoneauth (``json``, ``data``, ...).
+        As admin; ``kwargs`` go to keystoneauth.
+
         :returns: the ``requests.Response``.
-        :raises CloudError: another status came back.
+        :raises CloudError: its status is not in ``expect``.
         """
         response = self.admin_connection().image.request(
             path, method, raise_exc=False, **kwargs)
@@ -786,7 +754,8 @@ class LocalCloud:
                                   'stores': list(stores[1:])})
         deadline = time.monotonic() + timeout
         while True:
-            image = self._image_api('GET', f'/images/{image_id}', (200,)).json()
+            image = self._image_api('GET', f'/images/{image_id}',
+                                    (200,)).json()
             have = set(filter(None, image.get('stores', '').split(',')))
             if image['status'] == 'active' and have >= set(stores):
                 return image_id
@@ -912,7 +881,8 @@ def _main(argv: list[str] | None = None) -> int:
              + shlex.quote(str(cloud.run_dir)))
         return 0
     try:
-        return subprocess.run(command, env={**os.environ, **cloud.env()}).returncode
+        return subprocess.run(
+            command, env={**os.environ, **cloud.env()}).returncode
     except FileNotFoundError:
         _say(f'command not found: {command[0]}')
         return 127

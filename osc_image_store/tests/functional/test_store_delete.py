@@ -54,8 +54,8 @@ class TestStoreDelete(base.TestCase):
         self.expect_removed(ids[2], 'cheap')
         self.assertCommandFailed(
             result, 1,
-            'Image %s: Image %s is not in store cheap; it is in: fast, '
-            'archive.' % (ids[1], ids[1]),
+            'Image %s is not in store cheap; it is in: fast, archive.'
+            % ids[1],
             'Failed to remove 1 of 3 images from store cheap')
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r['Result'] for r in result.json()])

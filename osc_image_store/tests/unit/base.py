@@ -71,10 +71,14 @@ class TestCase(testtools.TestCase):
         super().setUp()
         self.useFixture(fixtures.NestedTempfile())
         self.http = self.useFixture(rm_fixture.Fixture())
+        # The one version discovery request (recorded from Glance 33).
+        self.http.get(V2, json=load('versions.json'))
         self.conn = openstack.connection.Connection(
             session=ks_session.Session(auth=noauth.NoAuth(endpoint=ENDPOINT)),
             image_endpoint_override=V2, image_api_version='2')
         self.proxy = proxy.Proxy.from_connection(self.conn)
+        # Requests before this point (discovery) are not the test's.
+        self._first = len(self.http.request_history)
 
     def mock_stores(self, body=None, status=200):
         return self.http.get(V2 + '/info/stores', status_code=status,
@@ -110,8 +114,11 @@ class TestCase(testtools.TestCase):
 
     def sent(self):
         """Every request sent, as (method, url) pairs."""
-        return [(r.method, r.url) for r in self.http.request_history]
+        return [(r.method, r.url) for r in self.requests()]
+
+    def requests(self):
+        """The requests sent since the proxy was built."""
+        return self.http.request_history[self._first:]
 
     def deletes(self):
-        return [r.url for r in self.http.request_history
-                if r.method == 'DELETE']
+        return [r.url for r in self.requests() if r.method == 'DELETE']

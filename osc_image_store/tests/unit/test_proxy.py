@@ -108,7 +108,7 @@ class TestDeleteImageFromStore(base.TestCase):
             [('DELETE', '%s/stores/cheap/%s' % (V2, before['id'])),
              ('GET', '%s/images/%s' % (V2, before['id']))], self.sent())
         self.assertEqual('application/json',
-                         self.http.request_history[0].headers['Accept'])
+                         self.requests()[0].headers['Accept'])
 
     def test_not_in_store_is_not_ignored(self):
         body = base.image_body()
@@ -147,7 +147,7 @@ class TestResolveImage(base.TestCase):
         self.assertEqual(body['id'],
                          self.proxy.resolve_image('../images').id)
         self.assertEqual(1, len(self.sent()))
-        request = self.http.request_history[0]
+        request = self.requests()[0]
         self.assertEqual('/v2/images', request.path)
         self.assertEqual({'name': ['../images']}, request.qs)
 
