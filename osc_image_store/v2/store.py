@@ -17,6 +17,7 @@ import signal
 import threading
 import typing as ty
 
+from openstack import exceptions as sdk_exc
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 from osc_lib import exceptions
@@ -42,6 +43,15 @@ REMOVAL_FIELDS = {
 }
 _FORMATTERS = {'remaining_stores': format_columns.ListColumn}
 
+#: Store attribute -> column label; the second part only with --long.
+STORE_FIELDS = {
+    'id': 'ID',
+    'description': 'Description',
+    'is_default': 'Default',
+    'is_read_only': 'Read Only',
+}
+STORE_LONG_FIELDS = {'type': 'Type', 'weight': 'Weight'}
+
 EXIT_CODES_HELP = _(
     'Exit codes: 0 when every image was removed from the store (or would '
     'be, with --dry-run, or is absent, with --ignore-missing); 1 when any '
@@ -49,7 +59,7 @@ EXIT_CODES_HELP = _(
     'not enabled, authentication); 2 for usage errors; 130 when interrupted '
     '(Ctrl-C: no new removal is started, those in flight finish and are '
     'reported). See where an image lives before and after with '
-    '"openstack image show -c stores <image>".')
+    '"openstack image store list --image <image>".')
 
 
 def store_id(value: str) -> str:
@@ -78,6 +88,60 @@ def image_name_or_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc))
 
 
+class ListStore(command.Lister):
+    _description = _(
+        'List the stores (backends) of the Images API '
+        '(GET /v2/info/stores). With --image, also say which stores hold '
+        'that image\'s data.')
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--long',
+            action='store_true',
+            help=_('Also list store type and weight (admin only by default: '
+                   'GET /v2/info/stores/detail)'),
+        )
+        parser.add_argument(
+            '--image',
+            metavar='<image>',
+            type=image_name_or_id,
+            help=_('Add an "Image Data" column saying whether each store '
+                   'holds the data of this image (name or ID)'),
+        )
+        return parser
+
+    def take_action(
+        self, parsed_args: argparse.Namespace,
+    ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
+        client: proxy.Proxy = self.app.client_manager.image_store
+        fields = dict(STORE_FIELDS)
+        try:
+            stores = None
+            if parsed_args.long:
+                try:
+                    stores = client.stores(details=True)
+                    fields.update(STORE_LONG_FIELDS)
+                except sdk_exc.ForbiddenException:
+                    LOG.warning(_('The cloud does not let you read store '
+                                  'details (type, weight): listing the basic '
+                                  'columns only.'))
+            if stores is None:
+                stores = client.stores()
+            image = (client.resolve_image(parsed_args.image)
+                     if parsed_args.image else None)
+        except (store_exc.MultiStoreNotEnabled, store_exc.ImageNotFound,
+                store_exc.AmbiguousImage) as exc:
+            raise exceptions.CommandError(str(exc))
+        rows = [utils.get_item_properties(s, tuple(fields)) for s in stores]
+        labels = tuple(fields.values())
+        if image is not None:
+            labels += ('Image Data',)
+            rows = [row + (store.id in image.store_ids,)
+                    for row, store in zip(rows, stores)]
+        return labels, rows
+
+
 class DeleteImageFromStore(command.Lister):
     _description = _(
         'Remove the data of image(s) from one store, keeping the copies in '
@@ -94,7 +158,7 @@ class DeleteImageFromStore(command.Lister):
             required=True,
             type=store_id,
             help=_('Store (backend) to remove the image data from (ID, '
-                   'as listed by "openstack image stores list")'),
+                   'as listed by "openstack image store list")'),
         )
         parser.add_argument(
             'images',

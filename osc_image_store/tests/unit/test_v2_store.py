@@ -131,3 +131,71 @@ class TestDeleteImageFromStore(base.TestCase, osc_base.TestCommand):
         help_text = self.cmd.get_parser('image store delete').format_help()
         self.assertIn('Exit codes: 0', help_text)
         self.assertIn('130', help_text)
+
+
+class TestListStore(base.TestCase, osc_base.TestCommand):
+
+    def setUp(self):
+        super().setUp()
+        self.app.client_manager.image_store = self.proxy
+        self.cmd = store.ListStore(self.app, None)
+
+    def run_cmd(self, *args):
+        return self.cmd.take_action(self.check_parser(self.cmd, list(args),
+                                                      []))
+
+    def test_list(self):
+        self.mock_stores()
+        columns, rows = self.run_cmd()
+        self.assertEqual(('ID', 'Description', 'Default', 'Read Only'),
+                         columns)
+        self.assertEqual([('fast', 'fast file store', True, False),
+                          ('cheap', 'cheap file store', False, False),
+                          ('archive', 'archive file store', False, True)],
+                         rows)
+        self.assertEqual([('GET', V2 + '/info/stores')], self.sent())
+
+    def test_long(self):
+        self.http.get(V2 + '/info/stores/detail',
+                      json=base.load('stores_detail.json'))
+        columns, rows = self.run_cmd('--long')
+        self.assertEqual(('ID', 'Description', 'Default', 'Read Only',
+                          'Type', 'Weight'), columns)
+        self.assertEqual(('archive', 'archive file store', False, True,
+                          'file', 0), rows[2])
+        self.assertEqual([('GET', V2 + '/info/stores/detail')], self.sent())
+
+    def test_long_refused_falls_back(self):
+        self.http.get(V2 + '/info/stores/detail', status_code=403,
+                      json={'message': 'You are not authorized',
+                            'code': '403 Forbidden', 'title': 'Forbidden'})
+        self.mock_stores()
+        with self.assertLogs('osc_image_store.v2.store', 'WARNING') as logs:
+            columns, rows = self.run_cmd('--long')
+        self.assertEqual(1, len(logs.output))
+        self.assertIn('does not let you read store details', logs.output[0])
+        self.assertEqual(('ID', 'Description', 'Default', 'Read Only'),
+                         columns)
+        self.assertEqual(3, len(rows))
+
+    def test_image_data_column(self):
+        self.mock_stores()
+        body = base.image_body(stores=('fast', 'archive'))
+        self.mock_image(body)
+        columns, rows = self.run_cmd('--image', body['id'])
+        self.assertEqual('Image Data', columns[-1])
+        self.assertEqual([('fast', True), ('cheap', False),
+                          ('archive', True)],
+                         [(r[0], r[-1]) for r in rows])
+
+    def test_multistore_off(self):
+        self.mock_stores(status=404, body={})
+        exc = self.assertRaises(exceptions.CommandError, self.run_cmd)
+        self.assertIn('Multi-store is not enabled on this cloud', str(exc))
+
+    def test_unknown_image(self):
+        self.mock_stores()
+        self.http.get(V2 + '/images', json={'images': []})
+        exc = self.assertRaises(exceptions.CommandError, self.run_cmd,
+                                '--image', 'ghost')
+        self.assertEqual('No image with name or ID ghost.', str(exc))
