@@ -253,6 +253,33 @@ class Proxy(_proxy.Proxy):
                 % (name_or_id, ', '.join(ids)), ids)
         return matches[0]
 
+    def images_in_store(
+        self, store: str, *, owner: str | None = None, page_size: int = 200,
+    ) -> ty.Iterator[resources.Image]:
+        """Every image visible to the caller whose data is in a store.
+
+        Streams the pages of ``GET /v2/images?limit=...`` (Glance has no
+        store filter, so images are filtered here on their ``stores``),
+        once for ordinary and once for hidden images (``os_hidden``),
+        which Glance leaves out of a plain listing.  Memory does not grow
+        with the number of images.
+
+        :param store: a store ID.
+        :param owner: only images of this project ID.
+        :param page_size: images per page.
+        :returns: an iterator of :class:`~osc_image_store.sdk.resources.Image`.
+        :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`.
+        """
+        identifiers.check_store_id(store)
+        for hidden in (False, True):
+            query: dict[str, ty.Any] = {'is_hidden': hidden,
+                                        'limit': page_size}
+            if owner:
+                query['owner'] = owner
+            for image in self._list(resources.Image, **query):
+                if store in image.store_ids:
+                    yield image
+
     def delete_image(self, *args: ty.Any, **kwargs: ty.Any) -> ty.NoReturn:
         """Refused: this proxy never deletes a whole image.
 

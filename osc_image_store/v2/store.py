@@ -14,7 +14,9 @@
 import argparse
 import logging
 import signal
+import sys
 import threading
+import time
 import typing as ty
 
 from openstack import exceptions as sdk_exc
@@ -147,7 +149,7 @@ class DeleteImageFromStore(command.Lister):
         'Remove the data of image(s) from one store, keeping the copies in '
         'the other stores (DELETE /v2/stores/<store>/<image>). Never '
         'deletes an image: an image whose only copy is in the store is '
-        'refused.')
+        'refused (or, with --all-images, skipped).')
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -160,12 +162,39 @@ class DeleteImageFromStore(command.Lister):
             help=_('Store (backend) to remove the image data from (ID, '
                    'as listed by "openstack image store list")'),
         )
-        parser.add_argument(
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument(
             'images',
             metavar='<image>',
-            nargs='+',
+            nargs='*',
             type=image_name_or_id,
+            # argparse counts a positional as given unless its value IS the
+            # default: a constant makes "no image, no --all-images" an error.
+            default=_NO_IMAGES,
             help=_('Image(s) to remove from the store (name or ID)'),
+        )
+        which.add_argument(
+            '--all-images',
+            action='store_true',
+            help=_('Remove the store\'s copy of every image you can see '
+                   'that has data in the store (hidden images included); '
+                   'images whose only copy is in the store are listed as '
+                   '"skipped", never deleted'),
+        )
+        parser.add_argument(
+            '--project',
+            metavar='<project>',
+            help=_('With --all-images: only images owned by this project '
+                   '(name or ID)'),
+        )
+        parser.add_argument(
+            '--parallel',
+            metavar='<count>',
+            type=_positive_int,
+            default=DEFAULT_PARALLEL,
+            help=_('Handle this many images at once (default %d); one image '
+                   'never has two removals in flight, and the output keeps '
+                   'the input order') % DEFAULT_PARALLEL,
         )
         parser.add_argument(
             '--dry-run',
@@ -191,25 +220,40 @@ class DeleteImageFromStore(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace,
     ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
+        if parsed_args.project and not parsed_args.all_images:
+            raise exceptions.CommandError(
+                _('--project can only be used with --all-images'))
         client: proxy.Proxy = self.app.client_manager.image_store
         stop = threading.Event()
+        progress = _Progress.for_command(self.app.stderr, parsed_args)
         removals = []
         try:
             stores = client.stores()
+            client.check_store(parsed_args.store, stores)
+            images: ty.Iterable[ty.Any] = parsed_args.images
+            if parsed_args.all_images:
+                images = client.images_in_store(
+                    parsed_args.store, owner=self._project_id(parsed_args))
             batch = client.remove_images_from_store(
-                parsed_args.images, parsed_args.store, stores=stores,
-                stop=stop, dry_run=parsed_args.dry_run,
+                images, parsed_args.store, stores=stores,
+                parallel=parsed_args.parallel,
+                skip_only_copy=parsed_args.all_images, stop=stop,
+                dry_run=parsed_args.dry_run,
                 ignore_missing=parsed_args.ignore_missing,
                 verify_data=parsed_args.verify_data)
             with _stop_on_sigint(stop):
                 for removal in batch:
                     if removal.failed:
                         # The reason names the image already.
+                        progress.clear()
                         LOG.error(removal.reason)
                     removals.append(removal)
+                    progress.update(removals)
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
                 store_exc.InvalidIdentifier) as exc:
             raise exceptions.CommandError(str(exc))
+        finally:
+            progress.clear()
         self._failed = sum(r.failed for r in removals)
         self._interrupted = stop.is_set()
         self._summary = {'failed': self._failed, 'total': len(removals),
@@ -221,17 +265,91 @@ class DeleteImageFromStore(command.Lister):
              for r in removals],
         )
 
+    def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
+        """The ID of --project (a name is looked up in the Identity API)."""
+        if not parsed_args.project:
+            return None
+        identity = self.app.client_manager.sdk_connection.identity
+        try:
+            project = identity.find_project(parsed_args.project,
+                                            ignore_missing=False)
+        except sdk_exc.ForbiddenException:
+            # Not allowed to look projects up: take the value as an ID.
+            return parsed_args.project
+        except sdk_exc.NotFoundException:
+            raise exceptions.CommandError(
+                _('No project with name or ID %s') % parsed_args.project)
+        return project.id
+
     def run(self, parsed_args: argparse.Namespace) -> int:
         result = super().run(parsed_args)
         if self._interrupted:
-            LOG.error(_('Interrupted: %(total)d image(s) handled, no further '
-                        'image was changed.'), self._summary)
+            LOG.error(_('Interrupted: %(total)d image(s) handled and '
+                        'reported above; no further image was changed.'),
+                      self._summary)
             return 130
         if self._failed:
             raise exceptions.CommandError(
                 _('Failed to remove %(failed)d of %(total)d images from '
                   'store %(store)s') % self._summary)
         return result
+
+
+_NO_IMAGES: tuple[str, ...] = ()
+
+#: Images handled at once by default: a mild load on the Images API that
+#: still divides the wall time of a large batch.
+DEFAULT_PARALLEL = 4
+
+
+def _positive_int(value: str) -> int:
+    """argparse type: an integer from 1 to 64."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError(
+            _('must be a whole number from 1 to 64, not %r') % value)
+    return number
+
+
+class _Progress:
+    """A one-line progress report on a terminal's stderr.
+
+    Shown only when stdout and stderr are terminals and the output is a
+    table; redrawn at most every 0.2 s.
+    """
+
+    def __init__(self, stream: ty.TextIO | None):
+        self.stream = stream
+        self.shown = False
+        self.last = 0.0
+
+    @classmethod
+    def for_command(cls, stderr: ty.TextIO,
+                    parsed_args: argparse.Namespace) -> '_Progress':
+        wanted = (parsed_args.formatter == 'table'
+                  and sys.stdout.isatty() and stderr.isatty())
+        return cls(stderr if wanted else None)
+
+    def update(self, removals: list['proxy.Removal']) -> None:
+        now = time.monotonic()
+        if self.stream is None or now - self.last < 0.2:
+            return
+        self.last = now
+        failed = sum(r.failed for r in removals)
+        self.stream.write('\r' + _('%(done)d image(s) handled, %(failed)d '
+                                   'failed') % {'done': len(removals),
+                                                'failed': failed})
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown and self.stream is not None:
+            self.stream.write('\r\033[K')
+            self.stream.flush()
+            self.shown = False
 
 
 class _stop_on_sigint:

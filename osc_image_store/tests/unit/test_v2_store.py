@@ -10,11 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import argparse
 import io
 import json
 
+from openstack import exceptions as sdk_exc
 from osc_lib import exceptions
 from osc_lib.test import base as osc_base
+import testtools
+
+from osc_image_store.sdk import proxy
 
 from osc_image_store.tests.unit import base
 from osc_image_store.v2 import store
@@ -199,3 +204,118 @@ class TestListStore(base.TestCase, osc_base.TestCommand):
         exc = self.assertRaises(exceptions.CommandError, self.run_cmd,
                                 '--image', 'ghost')
         self.assertEqual('No image with name or ID ghost.', str(exc))
+
+
+class TestDeleteAllImages(base.TestCase, osc_base.TestCommand):
+
+    def setUp(self):
+        super().setUp()
+        self.app.client_manager.image_store = self.proxy
+        self.cmd = store.DeleteImageFromStore(self.app, None)
+        self.mock_stores()
+        self.shared = base.image_body(name='shared')
+        self.solo = base.image_body(name='solo', stores=('cheap',))
+        self.elsewhere = base.image_body(name='elsewhere',
+                                         stores=('fast', 'archive'))
+        self.hidden = base.image_body(name='hidden')
+        self.hidden['os_hidden'] = True
+        pages = {'false': [self.shared, self.solo, self.elsewhere],
+                 'true': [self.hidden]}
+
+        def listing(request, context):
+            # One page per pass; the page after the marker is empty.
+            if 'marker' in request.qs:
+                return {'images': []}
+            return {'images': pages[request.qs['os_hidden'][0]]}
+
+        self.http.get(V2 + '/images', json=listing)
+        for body in (self.shared, self.hidden):
+            self.mock_image(base.image_body(name=body['name'],
+                                            stores=('fast', 'archive')))
+            self.mock_store_delete('cheap', body['id'])
+
+    def run_cmd(self, *args):
+        return self.cmd.take_action(self.check_parser(
+            self.cmd, ['--store', 'cheap', '--all-images', *args], []))
+
+    def test_selects_by_store_and_skips_only_copies(self):
+        columns, rows = self.run_cmd()
+        self.assertEqual([('shared', 'removed'), ('solo', 'skipped'),
+                          ('hidden', 'removed')],
+                         [(r[1], r[3]) for r in rows])
+        self.assertEqual(0, self.cmd._failed)
+        self.assertEqual(
+            ['%s/stores/cheap/%s' % (V2, self.shared['id']),
+             '%s/stores/cheap/%s' % (V2, self.hidden['id'])],
+            sorted(self.deletes(), key=[
+                '%s/stores/cheap/%s' % (V2, self.shared['id']),
+                '%s/stores/cheap/%s' % (V2, self.hidden['id'])].index))
+        queries = [r.qs for r in self.requests()
+                   if r.path == '/v2/images' and 'marker' not in r.qs]
+        self.assertEqual([{'os_hidden': ['false'], 'limit': ['200']},
+                          {'os_hidden': ['true'], 'limit': ['200']}],
+                         queries)
+
+    def test_three_requests_per_image_at_most(self):
+        self.run_cmd('--parallel', '1')
+        per_image = [r for r in self.requests()
+                     if self.shared['id'] in r.url]
+        self.assertEqual(['DELETE', 'GET'], [r.method for r in per_image])
+
+    def test_project_by_id_when_lookup_forbidden(self):
+        identity = self.app.client_manager.sdk_connection.identity
+        identity.find_project.side_effect = \
+            sdk_exc.ForbiddenException('no')
+        self.run_cmd('--project', 'p-1', '--dry-run')
+        self.assertEqual(['p-1', 'p-1'],
+                         [r.qs['owner'][0] for r in self.requests()
+                          if r.path == '/v2/images' and 'marker' not in r.qs])
+        self.assertEqual([], self.deletes())
+
+    def test_project_unknown(self):
+        identity = self.app.client_manager.sdk_connection.identity
+        identity.find_project.side_effect = \
+            sdk_exc.NotFoundException('no')
+        exc = self.assertRaises(exceptions.CommandError, self.run_cmd,
+                                '--project', 'ghost')
+        self.assertEqual('No project with name or ID ghost', str(exc))
+
+    def test_project_needs_all_images(self):
+        parsed = self.check_parser(
+            self.cmd, ['--store', 'cheap', '--project', 'p', 'img'], [])
+        exc = self.assertRaises(exceptions.CommandError,
+                                self.cmd.take_action, parsed)
+        self.assertEqual('--project can only be used with --all-images',
+                         str(exc))
+
+    def test_parser(self):
+        for args in (['--store', 'cheap'],
+                     ['--store', 'cheap', '--all-images', 'img'],
+                     ['--store', 'cheap', '--parallel', '0', 'img'],
+                     ['--store', 'cheap', '--parallel', 'x', 'img'],
+                     ['--store', 'cheap', '--parallel', '65', 'img']):
+            self.assertRaises(osc_base.ParserException, self.check_parser,
+                              self.cmd, args, [])
+        self.check_parser(self.cmd, ['--store', 'cheap', 'img'],
+                          [('parallel', 4), ('images', ['img']),
+                           ('all_images', False)])
+
+
+class TestProgress(testtools.TestCase):
+
+    def test_hidden_unless_terminal_table(self):
+        stream = io.StringIO()
+        parsed = argparse.Namespace(formatter='json')
+        progress = store._Progress.for_command(stream, parsed)
+        progress.update([])
+        progress.clear()
+        self.assertEqual('', stream.getvalue())
+
+    def test_shown_and_cleared(self):
+        stream = io.StringIO()
+        progress = store._Progress(stream)
+        removal = proxy.Removal('i', 'n', 'cheap', 'failed')
+        progress.update([removal])
+        progress.clear()
+        self.assertEqual('\r1 image(s) handled, 1 failed\r\x1b[K',
+                         stream.getvalue())
