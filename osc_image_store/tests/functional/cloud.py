@@ -242,6 +242,8 @@ class LocalCloud:
     :ivar clouds_yaml: ``pathlib.Path``, clouds ``isd-admin``,
         ``isd-member``, ``isd-nomulti``.
     :ivar state_file: ``pathlib.Path``, JSON for :meth:`attach`.
+    :ivar passwords: ``dict[str, str]``, of users ``admin``, ``glance``,
+        ``member``.
     """
 
     def __init__(self, base_dir: str | os.PathLike | None = None,
@@ -302,9 +304,11 @@ class LocalCloud:
 
     def _write_configs(self) -> None:
         """Write the run directory: WSGI modules, configs, clouds.yaml."""
-        for sub in ('logs', 'keystone', 'glance', 'glance-nomulti'):
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        for path in [*self.store_dirs.values(), self.nomulti_store_dir]:
+        dirs = [*self.store_dirs.values(), self.run_dir / 'logs',
+                self.run_dir / 'keystone', self._glance_dir('glance')]
+        if self.nomulti:
+            dirs += [self.nomulti_store_dir, self._glance_dir('nomulti')]
+        for path in dirs:
             path.mkdir(parents=True, exist_ok=True)
         for app in ('keystone', 'glance'):
             (self.run_dir / f'cloud_wsgi_{app}.py').write_text(
@@ -484,24 +488,27 @@ class LocalCloud:
 
     def _bootstrap_identity(self) -> None:
         """Create service/glance, the image endpoint and demo/member."""
-        identity = typing.cast(identity_v3.Proxy,
-                               self.connection(ADMIN_CLOUD).identity)
-        roles = {n: identity.find_role(n, ignore_missing=False)
-                 for n in ('admin', 'member', 'reader')}
-        service = identity.create_project(name='service', domain_id='default')
-        glance = identity.create_user(
-            name='glance', password=self.passwords['glance'],
-            domain_id='default', default_project_id=service.id)
-        identity.assign_project_role_to_user(service, glance, roles['admin'])
-        image = identity.create_service(type='image', name='glance')
-        identity.create_endpoint(service_id=image.id, interface='public',
-                                 region_id=REGION, url=self.url('glance'))
-        demo = identity.create_project(name='demo', domain_id='default')
-        member = identity.create_user(
-            name='member', password=self.passwords['member'],
-            domain_id='default', default_project_id=demo.id)
-        for role in ('member', 'reader'):
-            identity.assign_project_role_to_user(demo, member, roles[role])
+        # Not the cached connection: its token's catalog has no image yet.
+        with self._new_connection(ADMIN_CLOUD) as conn:
+            identity = typing.cast(identity_v3.Proxy, conn.identity)
+            roles = {n: identity.find_role(n, ignore_missing=False)
+                     for n in ('admin', 'member', 'reader')}
+            service = identity.create_project(name='service',
+                                              domain_id='default')
+            glance = identity.create_user(
+                name='glance', password=self.passwords['glance'],
+                domain_id='default', default_project_id=service.id)
+            identity.assign_project_role_to_user(service, glance,
+                                                 roles['admin'])
+            image = identity.create_service(type='image', name='glance')
+            identity.create_endpoint(service_id=image.id, interface='public',
+                                     region_id=REGION, url=self.url('glance'))
+            demo = identity.create_project(name='demo', domain_id='default')
+            member = identity.create_user(
+                name='member', password=self.passwords['member'],
+                domain_id='default', default_project_id=demo.id)
+            for role in ('member', 'reader'):
+                identity.assign_project_role_to_user(demo, member, roles[role])
         _say('keystone: created service/glance, image endpoint, demo/member')
 
     def _start_glance(self, service: str, timeout: float) -> None:
@@ -534,7 +541,7 @@ class LocalCloud:
         cmd = [self.venv / 'bin' / 'gunicorn', '--name', f'cloud-{service}',
                '--bind', f'127.0.0.1:{self.ports[service]}',
                '--workers', workers, '--threads', threads, '--timeout', 300,
-               '--graceful-timeout', 5, '--no-control-socket',
+               '--graceful-timeout', 2, '--no-control-socket',
                '--access-logfile', '-', '--chdir', self.run_dir,
                f'cloud_wsgi_{app}:application']
         with open(log, 'ab') as out:
@@ -658,7 +665,7 @@ class LocalCloud:
         groups = [p for p in self._pids.values() if _is_gunicorn_group(p)]
         if groups:
             _say(f'stopping gunicorns {groups}')
-        for sig, wait in ((signal.SIGINT, 15.0), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGKILL, 5.0)):
             for pgid in groups:
                 try:
                     os.killpg(pgid, sig)
@@ -698,12 +705,15 @@ class LocalCloud:
         :param cloud: ``isd-admin``, ``isd-member`` or ``isd-nomulti``.
         """
         if cloud not in self._conns:
-            config = sdk_loader.OpenStackConfig(
-                config_files=[str(self.clouds_yaml)], vendor_files=[],
-                secure_files=[], load_envvars=False)
-            self._conns[cloud] = sdk_connection.Connection(
-                config=config.get_one(cloud=cloud))
+            self._conns[cloud] = self._new_connection(cloud)
         return self._conns[cloud]
+
+    def _new_connection(self, cloud: str) -> sdk_connection.Connection:
+        """Return a new connection to ``cloud`` of :attr:`clouds_yaml`."""
+        config = sdk_loader.OpenStackConfig(
+            config_files=[str(self.clouds_yaml)], vendor_files=[],
+            secure_files=[], load_envvars=False)
+        return sdk_connection.Connection(config=config.get_one(cloud=cloud))
 
     def admin_connection(self) -> sdk_connection.Connection:
         """Return the admin's openstacksdk connection (``isd-admin``)."""
@@ -891,4 +901,8 @@ def _main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(_main())
+    try:
+        sys.exit(_main())
+    except CloudError as error:
+        _say(f'error: {error}')
+        sys.exit(1)
