@@ -70,6 +70,11 @@ def _clean_details(details: str, status: int | None) -> str:
     return details[head.end():] if head else details
 
 
+def _store_names(stores: ty.Iterable[str]) -> str:
+    """Store IDs for a message, sorted (Glance's order is not stable)."""
+    return ', '.join(sorted(stores)) or '(none)'
+
+
 #: Errors that fail one image of a batch, not the batch.
 _FAILURES = (sdk_exc.SDKException, ks_exc.ClientException)
 
@@ -93,7 +98,8 @@ class Removal:
         ``absent`` (not in the store, with ``ignore_missing``),
         ``skipped`` (the store holds the only copy) or ``failed``.
     :ivar remaining_stores: the stores still holding the image's data, as
-        read back from the Images API (or as planned, for a dry run).
+        read back from the Images API (or as planned, for a dry run),
+        sorted.
     :ivar reason: why it failed or was skipped, for an operator.
     """
 
@@ -369,7 +375,7 @@ class Proxy(_proxy.Proxy):
                 return self._removal(image, store, ABSENT, current)
             raise exceptions.ImageNotInStore(
                 'Image %s is not in store %s; it is in: %s.'
-                % (image.id, store, ', '.join(current) or '(no store)'),
+                % (image.id, store, _store_names(current)),
                 http_status=404)
         remaining = [s for s in current if s != store]
         if not remaining:
@@ -395,7 +401,7 @@ class Proxy(_proxy.Proxy):
                 'The Images API accepted the removal of image %s from store '
                 '%s, but the image now lists stores: %s. Its data may be '
                 'damaged; check it before doing anything else.'
-                % (image.id, store, ', '.join(left) or '(none)'), stores=left)
+                % (image.id, store, _store_names(left)), stores=left)
         if verify_data:
             try:
                 self.check_image_data(after)
@@ -477,7 +483,7 @@ class Proxy(_proxy.Proxy):
                 if skip_only_copy and isinstance(exc, exceptions.OnlyStore):
                     result = SKIPPED
                 return Removal(image.id, image.name, store, result,
-                               tuple(left), str(exc))
+                               tuple(sorted(left)), str(exc))
 
         def unique() -> ty.Iterator[str | resources.Image]:
             given: set[str] = set()
@@ -529,7 +535,7 @@ class Proxy(_proxy.Proxy):
             raise exceptions.ImageDataUnreadable(
                 'Image %s lists stores %s but its data cannot be read '
                 '(GET /v2/images/%s/file answered %s); the image may be '
-                'damaged.' % (image.id, ', '.join(image.store_ids),
+                'damaged.' % (image.id, _store_names(image.store_ids),
                               image.id, response.status_code),
                 http_status=response.status_code)
 
@@ -537,7 +543,7 @@ class Proxy(_proxy.Proxy):
     def _removal(image: resources.Image, store: str, result: str,
                  remaining: ty.Iterable[str]) -> Removal:
         return Removal(image.id, image.name, store, result,
-                       tuple(remaining))
+                       tuple(sorted(remaining)))
 
     @staticmethod
     def _explain(exc: sdk_exc.HttpException, image: resources.Image,

@@ -19,6 +19,7 @@ that, so that no test can lose an image or a stored byte unnoticed.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -31,6 +32,11 @@ ADMIN = 'isd-admin'
 MEMBER = 'isd-member'
 NOMULTI = 'isd-nomulti'
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+#: A gunicorn access log line: request line and User-Agent.
+_ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" .* '
+                     r'"(?P<agent>[^"]*)"$')
+#: The only DELETE that a client other than the fixture may send.
+_STORE_DELETE = re.compile(r'/v2/stores/[A-Za-z0-9_.-]+/[0-9a-f-]{36}')
 
 
 class CommandResult:
@@ -58,10 +64,27 @@ class TestCase(testtools.TestCase):
         self.cloud = local_cloud.get_cloud()
         #: image ID -> (bytes, set of stores it must be in)
         self.expected = {}
+        self.glance_log = self.cloud.run_dir / 'logs' / 'glance.log'
+        self.glance_log_start = self.glance_log.stat().st_size
 
     def tearDown(self):
         self.check_images_intact()
+        self.check_only_store_deletes()
         super().tearDown()
+
+    def check_only_store_deletes(self):
+        """No request but the fixture's deleted anything but one store's
+        copy: every other DELETE in Glance's access log is store-scoped."""
+        with open(self.glance_log, errors='replace') as log:
+            log.seek(self.glance_log_start)
+            lines = log.read().splitlines()
+        for line in lines:
+            match = _ACCESS.search(line)
+            if (match and match['method'] == 'DELETE'
+                    and not match['agent'].startswith(
+                        local_cloud.FIXTURE_AGENT)):
+                self.assertTrue(_STORE_DELETE.fullmatch(match['path']),
+                                'a DELETE that is not store-scoped: ' + line)
 
     # -- images ------------------------------------------------------------
 

@@ -67,6 +67,8 @@ REQUIREMENTS = REPO_ROOT / 'tools' / 'cloud-requirements.txt'
 VENV_ENV = 'OSC_IMAGE_STORE_SERVER_VENV'
 STATE_ENV = 'OSC_IMAGE_STORE_CLOUD_STATE'
 STORES = ('fast', 'cheap', 'archive')
+#: User-Agent prefix of the fixture's own requests (see access logs).
+FIXTURE_AGENT = 'isd-fixture'
 REGION = 'RegionOne'
 ADMIN_CLOUD = 'isd-admin'
 MEMBER_CLOUD = 'isd-member'
@@ -710,9 +712,11 @@ class LocalCloud:
 
     def _new_connection(self, cloud: str) -> sdk_connection.Connection:
         """Return a new connection to ``cloud`` of :attr:`clouds_yaml`."""
+        # The app name marks the fixture's own requests in the servers'
+        # access logs (FIXTURE_AGENT), apart from the CLI's under test.
         config = sdk_loader.OpenStackConfig(
             config_files=[str(self.clouds_yaml)], vendor_files=[],
-            secure_files=[], load_envvars=False)
+            secure_files=[], load_envvars=False, app_name=FIXTURE_AGENT)
         return sdk_connection.Connection(config=config.get_one(cloud=cloud))
 
     def admin_connection(self) -> sdk_connection.Connection:

@@ -57,8 +57,8 @@ class TestRefusals(base.TestCase):
         image_id = self.create_image(('fast', 'archive'))
         result = self.store_delete('cheap', image_id, fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'Image %s is not in store cheap; it is in: fast, '
-            'archive.' % image_id)
+            result, 1, 'Image %s is not in store cheap; it is in: archive, '
+            'fast.' % image_id)
 
     def test_only_store_refused(self):
         image_id = self.create_image(('cheap',))
@@ -134,7 +134,7 @@ class TestModes(base.TestCase):
     def test_dry_run_sends_no_delete(self):
         image_id = self.create_image()
         result = self.store_delete('cheap', image_id, extra=['--dry-run'])
-        self.assertEqual([('would remove', ['fast', 'archive'])],
+        self.assertEqual([('would remove', ['archive', 'fast'])],
                          [(r['Result'], r['Remaining Stores'])
                           for r in result.json()])
 
@@ -145,7 +145,7 @@ class TestModes(base.TestCase):
         again = self.store_delete('cheap', image_id,
                                   extra=['--ignore-missing'])
         self.assertEqual('absent', again.json()[0]['Result'])
-        self.assertEqual(['fast', 'archive'],
+        self.assertEqual(['archive', 'fast'],
                          again.json()[0]['Remaining Stores'])
 
     def test_same_image_twice_removed_once(self):
@@ -173,9 +173,9 @@ class TestModes(base.TestCase):
         result = self.store_delete('cheap', image_id, fail_ok=True,
                                    extra=['--verify-data'])
         self.assertCommandFailed(
-            result, 1, 'Image %s lists stores fast, archive but its data '
+            result, 1, 'Image %s lists stores archive, fast but its data '
             'cannot be read' % image_id)
         row = result.json()[0]
-        self.assertEqual(('failed', ['fast', 'archive']),
+        self.assertEqual(('failed', ['archive', 'fast']),
                          (row['Result'], row['Remaining Stores']))
         self.assertEqual(set(), self.cloud.files_in_stores(image_id))

@@ -23,7 +23,7 @@ class TestStoreDelete(base.TestCase):
         self.expect_removed(image_id, 'cheap')
         self.assertEqual(
             [{'ID': image_id, 'Name': name, 'Store': 'cheap',
-              'Result': 'removed', 'Remaining Stores': ['fast', 'archive'],
+              'Result': 'removed', 'Remaining Stores': ['archive', 'fast'],
               'Reason': None}], result.json())
         self.assertEqual({'fast', 'archive'},
                          self.cloud.files_in_stores(image_id))
@@ -54,7 +54,7 @@ class TestStoreDelete(base.TestCase):
         self.expect_removed(ids[2], 'cheap')
         self.assertCommandFailed(
             result, 1,
-            'Image %s is not in store cheap; it is in: fast, archive.'
+            'Image %s is not in store cheap; it is in: archive, fast.'
             % ids[1],
             'Failed to remove 1 of 3 images from store cheap')
         self.assertEqual(['removed', 'failed', 'removed'],

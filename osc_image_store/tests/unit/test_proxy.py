@@ -190,7 +190,7 @@ class TestRemoveImageFromStore(base.TestCase):
         removal = self.proxy.remove_image_from_store(before['id'], 'cheap')
         self.assertEqual(
             proxy.Removal(before['id'], 'cirros', 'cheap', 'removed',
-                          ('fast', 'archive')), removal)
+                          ('archive', 'fast')), removal)
         image_url = '%s/images/%s' % (V2, before['id'])
         self.assertEqual(
             [('GET', V2 + '/info/stores'), ('GET', image_url),
@@ -239,7 +239,7 @@ class TestRemoveImageFromStore(base.TestCase):
         removal = self.proxy.remove_image_from_store(
             body['id'], 'cheap', dry_run=True)
         self.assertEqual('would remove', removal.result)
-        self.assertEqual(('fast', 'archive'), removal.remaining_stores)
+        self.assertEqual(('archive', 'fast'), removal.remaining_stores)
         self.assertEqual([], self.deletes())
 
     def test_ignore_missing(self):
@@ -248,7 +248,7 @@ class TestRemoveImageFromStore(base.TestCase):
         removal = self.proxy.remove_image_from_store(
             body['id'], 'cheap', ignore_missing=True)
         self.assertEqual('absent', removal.result)
-        self.assertEqual(('fast', 'archive'), removal.remaining_stores)
+        self.assertEqual(('archive', 'fast'), removal.remaining_stores)
         self.assertEqual([], self.deletes())
 
     def test_ignore_missing_race_404(self):
@@ -268,7 +268,7 @@ class TestRemoveImageFromStore(base.TestCase):
         exc = self.assertRaises(exceptions.RemovalNotVerified,
                                 self.proxy.remove_image_from_store,
                                 body['id'], 'cheap')
-        self.assertIn('now lists stores: fast, cheap, archive', str(exc))
+        self.assertIn('now lists stores: archive, cheap, fast', str(exc))
         self.assertEqual(['fast', 'cheap', 'archive'], exc.stores)
 
     def test_no_store_left_after_204(self):
@@ -302,7 +302,8 @@ class TestRemoveImageFromStore(base.TestCase):
         exc = self.assertRaises(exceptions.ImageDataUnreadable,
                                 self.proxy.remove_image_from_store,
                                 body['id'], 'cheap', verify_data=True)
-        self.assertIn('cannot be read', str(exc))
+        self.assertIn('lists stores archive, fast but its data cannot be '
+                      'read', str(exc))
         self.assertIn('answered 204', str(exc))
         self.assertEqual(['fast', 'archive'], exc.stores)
 
@@ -385,13 +386,13 @@ class TestRemoveImagesFromStore(base.TestCase):
         return body['id']
 
     def test_failure_does_not_stop_batch_and_order_kept(self):
-        ids = [self.add('a'), self.add('b', delete=503), self.add('c')]
+        ids = [self.add('a'), self.add('b', delete=500), self.add('c')]
         removals = list(self.proxy.remove_images_from_store(
             ids, 'cheap', parallel=3))
         self.assertEqual(ids, [r.image_id for r in removals])
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r.result for r in removals])
-        self.assertEqual(('fast', 'cheap', 'archive'),
+        self.assertEqual(('archive', 'cheap', 'fast'),
                          removals[1].remaining_stores)
         self.assertEqual(1, self.deletes().count(
             '%s/stores/cheap/%s' % (V2, ids[0])))

@@ -74,7 +74,7 @@ class TestDeleteImageFromStore(base.TestCase, osc_base.TestCommand):
              (ids[1], 'b', 'cheap', 'removed', 'archive, fast', None)],
             [(r[0], r[1], r[2], r[3], r[4].human_readable(), r[5])
              for r in data])
-        self.assertEqual(['fast', 'archive'], data[0][4].machine_readable())
+        self.assertEqual(['archive', 'fast'], data[0][4].machine_readable())
         self.assertEqual(['%s/stores/cheap/%s' % (V2, i) for i in ids],
                          self.deletes())
 
