@@ -101,4 +101,7 @@ class RemovalNotVerified(ImageStoreException):
 
 
 class ImageDataUnreadable(ImageStoreException):
-    """After the removal, the image's data cannot be read (``--verify-data``)."""
+    """After the removal, the image's data cannot be read.
+
+    Raised by the ``--verify-data`` check.
+    """

@@ -59,6 +59,7 @@ _STORE_DELETE_PATH = re.compile(
     r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
     r'[0-9a-fA-F]{12}')
 
+
 def _clean_details(details: str, status: int | None) -> str:
     """Glance's explanation as plain text.
 
@@ -144,7 +145,7 @@ class Proxy(_proxy.Proxy):
         proxy._connection = conn
         return proxy
 
-    def request(  # type: ignore[override]
+    def request(
         self, url: str, method: str, *args: ty.Any, **kwargs: ty.Any,
     ) -> requests.Response:
         """Send a request, refusing any DELETE but a store-scoped one.

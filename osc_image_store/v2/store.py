@@ -26,10 +26,13 @@ from osc_lib import exceptions
 from osc_lib import utils
 
 from osc_image_store.i18n import _
+from osc_image_store import plugin
 from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.sdk import identifiers
 
 if ty.TYPE_CHECKING:
+    from openstack.identity.v3 import _proxy as identity_v3
+
     from osc_image_store.sdk import proxy
 
 LOG = logging.getLogger(__name__)
@@ -62,6 +65,16 @@ EXIT_CODES_HELP = _(
     '(Ctrl-C: no new removal is started, those in flight finish and are '
     'reported). See where an image lives before and after with '
     '"openstack image store list --image <image>".')
+
+
+def image_store_client(cmd: command.Command) -> 'proxy.Proxy':
+    """This plugin's Images API proxy, as built by plugin.make_client.
+
+    :param cmd: a command of this plugin.
+    :returns: :class:`osc_image_store.sdk.proxy.Proxy`.
+    """
+    return ty.cast('proxy.Proxy',
+                   getattr(cmd.app.client_manager, plugin.API_NAME))
 
 
 def store_id(value: str) -> str:
@@ -116,7 +129,7 @@ class ListStore(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace,
     ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
-        client: proxy.Proxy = self.app.client_manager.image_store
+        client = image_store_client(self)
         fields = dict(STORE_FIELDS)
         try:
             stores = None
@@ -223,7 +236,7 @@ class DeleteImageFromStore(command.Lister):
         if parsed_args.project and not parsed_args.all_images:
             raise exceptions.CommandError(
                 _('--project can only be used with --all-images'))
-        client: proxy.Proxy = self.app.client_manager.image_store
+        client = image_store_client(self)
         stop = threading.Event()
         progress = _Progress.for_command(self.app.stderr, parsed_args)
         removals = []
@@ -261,7 +274,8 @@ class DeleteImageFromStore(command.Lister):
         columns = tuple(REMOVAL_FIELDS)
         return (
             tuple(REMOVAL_FIELDS.values()),
-            [utils.get_item_properties(r, columns, formatters=_FORMATTERS)
+            [utils.get_item_properties(ty.cast(ty.Any, r), columns,
+                                       formatters=_FORMATTERS)
              for r in removals],
         )
 
@@ -269,7 +283,9 @@ class DeleteImageFromStore(command.Lister):
         """The ID of --project (a name is looked up in the Identity API)."""
         if not parsed_args.project:
             return None
-        identity = self.app.client_manager.sdk_connection.identity
+        identity = ty.cast(
+            'identity_v3.Proxy',
+            self.app.client_manager.sdk_connection.identity)
         try:
             project = identity.find_project(parsed_args.project,
                                             ignore_missing=False)

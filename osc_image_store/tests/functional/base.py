@@ -73,8 +73,11 @@ class TestCase(testtools.TestCase):
         super().tearDown()
 
     def check_only_store_deletes(self):
-        """No request but the fixture's deleted anything but one store's
-        copy: every other DELETE in Glance's access log is store-scoped."""
+        """Check that only store-scoped DELETEs reached Glance.
+
+        Any DELETE in Glance's access log that the fixture did not send
+        itself must remove one store's copy, nothing more.
+        """
         with open(self.glance_log, errors='replace') as log:
             log.seek(self.glance_log_start)
             lines = log.read().splitlines()
@@ -143,8 +146,7 @@ class TestCase(testtools.TestCase):
                               fail_ok=fail_ok)
 
     def assertCommandFailed(self, result, rc, *messages):
-        """The command exited with ``rc`` and said each of ``messages``
-        on stderr."""
+        """Check the exit code and that stderr says each of messages."""
         self.assertEqual(rc, result.rc, result)
         for message in messages:
             self.assertIn(message, result.stderr, result)

@@ -58,14 +58,17 @@ def image_body(name='cirros', stores=('fast', 'cheap', 'archive'),
 
 
 def image_resource(body):
-    """An Image resource from a body (the body's ``self`` link dropped:
-    it clashes with the constructor's own argument)."""
+    """Build an Image resource from a body.
+
+    The body's ``self`` link is dropped: it clashes with the constructor's
+    own argument.
+    """
     return resources.Image.existing(
         **{k: v for k, v in body.items() if k != 'self'})
 
 
 class TestCase(testtools.TestCase):
-    """Gives ``self.proxy`` (a real Proxy) and ``self.http`` (requests-mock)."""
+    """Base class: ``self.proxy`` (a real Proxy), ``self.http`` (mock)."""
 
     def setUp(self):
         super().setUp()
@@ -92,21 +95,22 @@ class TestCase(testtools.TestCase):
 
     def mock_store_delete(self, store, image_id, status=204, text=None,
                           html=False):
-        """DELETE /v2/stores/{store}/{image_id} answers like Glance does:
-        204, or an error with an HTML (webob) or JSON body."""
+        """Make DELETE /v2/stores/{store}/{image_id} answer as Glance does.
+
+        204, or an error with an HTML (webob) or JSON body.
+        """
         url = '%s/stores/%s/%s' % (V2, store, image_id)
         if status == 204:
             return self.http.delete(url, status_code=204)
+        phrase = http.HTTPStatus(status).phrase
         if html:
+            title = '%s %s' % (status, phrase)
             return self.http.delete(
                 url, status_code=status,
                 headers={'Content-Type': 'text/html; charset=UTF-8'},
-                text='<html>\n <head>\n  <title>%s %s</title>\n </head>\n '
-                     '<body>\n  <h1>%s %s</h1>\n  %s<br /><br />\n\n\n\n '
-                     '</body>\n</html>' % (status, http.HTTPStatus(status).phrase,
-                                           status, http.HTTPStatus(status).phrase,
-                                           text))
-        phrase = http.HTTPStatus(status).phrase
+                text='<html>\n <head>\n  <title>%s</title>\n </head>\n '
+                     '<body>\n  <h1>%s</h1>\n  %s<br /><br />\n\n\n\n '
+                     '</body>\n</html>' % (title, title, text))
         return self.http.delete(
             url, status_code=status,
             json={'message': text + '<br /><br />\n\n\n',

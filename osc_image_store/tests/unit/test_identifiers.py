@@ -19,7 +19,6 @@ from osc_image_store.tests import hostile
 IMAGE_ID = '0c9f8f5e-3c5a-4f6b-9a1d-6e7f8a9b0c1d'
 
 
-
 class TestStoreId(testtools.TestCase):
 
     def test_hostile_values_rejected(self):

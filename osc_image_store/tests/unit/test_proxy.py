@@ -166,10 +166,10 @@ class TestResolveImage(base.TestCase):
         self.assertIn(missing, str(exc))
 
     def test_ambiguous_lists_ids(self):
-        one = base.image_body(name='twin', image_id=
-                              'aaaaaaaa-0000-0000-0000-000000000001')
-        two = base.image_body(name='twin', image_id=
-                              'aaaaaaaa-0000-0000-0000-000000000002')
+        one = base.image_body(
+            name='twin', image_id='aaaaaaaa-0000-0000-0000-000000000001')
+        two = base.image_body(
+            name='twin', image_id='aaaaaaaa-0000-0000-0000-000000000002')
         self.http.get(V2 + '/images', json={'images': [two, one]})
         exc = self.assertRaises(exceptions.AmbiguousImage,
                                 self.proxy.resolve_image, 'twin')
@@ -326,8 +326,8 @@ class TestServerAnswers(base.TestCase):
             403, 'You are not authorized to complete delete_image_location '
             'action.', exceptions.StoreRemovalFailed,
             'Not authorized to remove image %(id)s from store cheap (policy '
-            '"delete_image_location", admin-only by default) (HTTP 403: You are not authorized to complete '
-            'delete_image_location action.)')
+            '"delete_image_location", admin-only by default) (HTTP 403: You '
+            'are not authorized to complete delete_image_location action.)')
 
     def test_only_store_403(self):
         self.check(
