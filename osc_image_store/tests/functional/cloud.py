@@ -210,17 +210,35 @@ def _is_gunicorn_group(pgid: int) -> bool:
     return False
 
 
-def _postgres_bindir() -> pathlib.Path:
+def _postgres_bindir(install: bool = False) -> pathlib.Path:
     """Return the newest ``/usr/lib/postgresql/<major>/bin``.
 
-    :raises CloudError: PostgreSQL's server is not installed.
+    :param install: when it is missing and this runs as root on a Debian
+        system, install Debian's ``postgresql`` package first (one
+        ``apt-get update`` and ``apt-get install``, about a minute).
+    :raises CloudError: PostgreSQL's server is not installed (and could
+        not be).
     """
-    found = [p.parent for p in pathlib.Path('/usr/lib/postgresql').glob(
-        '*/bin/initdb') if p.parent.parent.name.isdigit()]
-    if not found:
+    def found() -> list[pathlib.Path]:
+        return [p.parent for p in pathlib.Path('/usr/lib/postgresql').glob(
+            '*/bin/initdb') if p.parent.parent.name.isdigit()]
+
+    if not found() and install and os.geteuid() == 0 and shutil.which(
+            'apt-get'):
+        _say('postgresql: not installed; installing Debian\'s package')
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        for cmd in (['apt-get', 'update', '-qq'],
+                    ['apt-get', 'install', '-y', '-qq', '--no-install-'
+                     'recommends', 'postgresql']):
+            done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise CloudError(f'{" ".join(cmd)} failed:\n'
+                                 f'{done.stdout[-2000:]}{done.stderr[-2000:]}')
+    if not found():
         raise CloudError('PostgreSQL server not found under /usr/lib/'
                          'postgresql/<major>/bin: apt-get install postgresql')
-    return max(found, key=lambda p: int(p.parent.name))
+    return max(found(), key=lambda p: int(p.parent.name))
 
 
 def _write_ini(path: pathlib.Path, sections: dict) -> None:
@@ -576,7 +594,7 @@ class LocalCloud:
 
     def _start_postgres(self) -> None:
         """Initialise and start a private PostgreSQL; create db ``glance``."""
-        bindir = _postgres_bindir()
+        bindir = _postgres_bindir(install=True)
         pgdir = self.run_dir / 'postgres'
         data, log = pgdir / 'data', self.run_dir / 'logs' / 'postgres.log'
         pgdir.mkdir(exist_ok=True)
