@@ -461,15 +461,25 @@ class Proxy(_proxy.Proxy):
         claimed: set[str] = set()
         lock = threading.Lock()
 
-        def handle(item: str | resources.Image) -> Removal | None:
+        def handle(item: str | resources.Image, previous: threading.Event,
+                   mine: threading.Event) -> Removal | None:
+            # Images are claimed in input order (each waits for the one
+            # before it to claim), so that of two arguments naming the same
+            # image the first one is handled and the output order holds.
             image = item if isinstance(item, resources.Image) else None
             try:
-                if image is None:
-                    image = self.resolve_image(ty.cast(str, item))
-                with lock:
-                    if image.id in claimed:
-                        return None
-                    claimed.add(image.id)
+                try:
+                    if image is None:
+                        image = self.resolve_image(ty.cast(str, item))
+                finally:
+                    previous.wait()
+                    with lock:
+                        duplicate = image is not None and image.id in claimed
+                        if image is not None:
+                            claimed.add(image.id)
+                    mine.set()
+                if duplicate:
+                    return None
                 return self.remove_image_from_store(
                     image, store, stores=stores, dry_run=dry_run,
                     ignore_missing=ignore_missing, verify_data=verify_data)
@@ -496,12 +506,18 @@ class Proxy(_proxy.Proxy):
 
         window: collections.deque[futures.Future[Removal | None]] = (
             collections.deque())
+        # The pool runs tasks in submission order, so a task never waits
+        # for the claim of a task that has not started.
+        previous = threading.Event()
+        previous.set()
         with futures.ThreadPoolExecutor(
                 parallel, thread_name_prefix='image-store') as pool:
             for item in unique():
                 if stop is not None and stop.is_set():
                     break
-                window.append(pool.submit(handle, item))
+                mine = threading.Event()
+                window.append(pool.submit(handle, item, previous, mine))
+                previous = mine
                 while len(window) >= 2 * parallel or (
                         window and window[0].done()):
                     done = window.popleft().result()

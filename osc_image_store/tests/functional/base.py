@@ -17,6 +17,7 @@ each test the store directories on disk and the Images API must agree with
 that, so that no test can lose an image or a stored byte unnoticed.
 """
 
+from concurrent import futures
 import json
 import os
 import re
@@ -78,16 +79,11 @@ class TestCase(testtools.TestCase):
         Any DELETE in Glance's access log that the fixture did not send
         itself must remove one store's copy, nothing more.
         """
-        with open(self.glance_log, errors='replace') as log:
-            log.seek(self.glance_log_start)
-            lines = log.read().splitlines()
-        for line in lines:
-            match = _ACCESS.search(line)
-            if (match and match['method'] == 'DELETE'
-                    and not match['agent'].startswith(
-                        local_cloud.FIXTURE_AGENT)):
-                self.assertTrue(_STORE_DELETE.fullmatch(match['path']),
-                                'a DELETE that is not store-scoped: ' + line)
+        for path, agent in self.glance_deletes():
+            if not agent.startswith(local_cloud.FIXTURE_AGENT):
+                self.assertTrue(_STORE_DELETE.fullmatch(path),
+                                'a DELETE that is not store-scoped: %s (%s)'
+                                % (path, agent))
 
     # -- images ------------------------------------------------------------
 
@@ -100,6 +96,24 @@ class TestCase(testtools.TestCase):
         self.addCleanup(self.cloud.delete_image, image_id)
         self.expected[image_id] = (data, set(stores))
         return image_id
+
+    def create_images(self, count, stores=('fast', 'cheap')):
+        """Create ``count`` tracked images, four at a time.
+
+        The functional cloud's Glance runs on PostgreSQL, which takes
+        concurrent writes.
+        """
+        with futures.ThreadPoolExecutor(4) as pool:
+            return list(pool.map(lambda _: self.create_image(stores),
+                                 range(count)))
+
+    def glance_deletes(self):
+        """(path, User-Agent) of each DELETE Glance logged in this test."""
+        with open(self.glance_log, errors='replace') as log:
+            log.seek(self.glance_log_start)
+            lines = log.read().splitlines()
+        return [(m['path'], m['agent']) for m in map(_ACCESS.search, lines)
+                if m and m['method'] == 'DELETE']
 
     def expect_removed(self, image_id, store):
         """Say that a test means to remove ``store``'s copy of an image."""

@@ -11,6 +11,7 @@
 # under the License.
 
 import threading
+import time
 
 from openstack import exceptions as sdk_exc
 
@@ -405,6 +406,27 @@ class TestRemoveImagesFromStore(base.TestCase):
             [image_id, 'a', image_id], 'cheap', parallel=2))
         self.assertEqual(1, len(removals))
         self.assertEqual(1, len(self.deletes()))
+
+    def test_first_mention_wins_whatever_finishes_first(self):
+        slow = base.image_body(name='slow')
+        after = base.image_body(name='slow', stores=('fast', 'archive'))
+        answers = iter([slow, after])
+
+        def read_slowly(request, context):
+            body = next(answers)
+            if body is slow:
+                time.sleep(0.3)  # the name lookup below resolves first
+            return body
+
+        self.http.get('%s/images/%s' % (V2, slow['id']), json=read_slowly)
+        self.http.get(V2 + '/images', json={'images': [slow]})
+        self.mock_store_delete('cheap', slow['id'])
+        other = self.add('other')
+        removals = list(self.proxy.remove_images_from_store(
+            [slow['id'], other, 'slow'], 'cheap', parallel=3))
+        self.assertEqual([(slow['id'], 'removed'), (other, 'removed')],
+                         [(r.image_id, r.result) for r in removals])
+        self.assertEqual(2, len(self.deletes()))
 
     def test_unresolved_name_row(self):
         self.http.get(V2 + '/images', json={'images': []})
