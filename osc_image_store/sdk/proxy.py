@@ -394,6 +394,12 @@ class Proxy(_proxy.Proxy):
             if ignore_missing and isinstance(failure,
                                              exceptions.ImageNotInStore):
                 return self._removal(image, store, ABSENT, remaining)
+            if exc.status_code is None or exc.status_code >= 500:
+                # A server error says nothing of what happened: the data
+                # may be gone all the same.  Read the image to tell.
+                removal = self._after_server_error(image, store, failure)
+                if removal is not None:
+                    return removal
             raise failure from exc
 
         left = after.store_ids
@@ -530,6 +536,29 @@ class Proxy(_proxy.Proxy):
                 if done is not None:
                     yield done
 
+    def _after_server_error(
+        self, image: resources.Image, store: str,
+        failure: exceptions.ImageStoreException,
+    ) -> Removal | None:
+        """Tell what a store-scoped delete answered with 5xx really did.
+
+        :returns: a ``removed`` :class:`Removal` (with the server error as
+            its reason) when the image no longer lists the store and still
+            lists another; otherwise None, with ``failure.stores`` set to
+            the stores read now (when the read works).
+        """
+        try:
+            now = self.get_image(image.id).store_ids
+        except _FAILURES:
+            return None
+        failure.stores = now
+        if store in now or not now:
+            return None
+        return Removal(image.id, image.name, store, REMOVED,
+                       tuple(sorted(now)),
+                       '%s; the image no longer lists store %s, so the '
+                       'removal happened.' % (failure, store))
+
     def check_image_data(self, image: resources.Image) -> None:
         """Prove that an image's data can be read from some store.
 
@@ -581,9 +610,11 @@ class Proxy(_proxy.Proxy):
                 'Store %s now holds the only copy of image %s; nothing was '
                 'removed' % (store, image.id))
         elif status == 403:
+            rule = re.search(r'complete (\w+) action', details)
             text = ('Not authorized to remove image %s from store %s (policy '
-                    '"delete_image_location", admin-only by default)'
-                    % (image.id, store))
+                    '"%s", admin-only by default)'
+                    % (image.id, store,
+                       rule[1] if rule else 'delete_image_location'))
         elif status == 404 and 'not stored in store' in details:
             cls, text = exceptions.ImageNotInStore, (
                 'Image %s is no longer in store %s' % (image.id, store))

@@ -59,7 +59,8 @@ STORE_LONG_FIELDS = {'type': 'Type', 'weight': 'Weight'}
 
 EXIT_CODES_HELP = _(
     'Exit codes: 0 when every image was removed from the store (or would '
-    'be, with --dry-run, or is absent, with --ignore-missing); 1 when any '
+    'be, with --dry-run, or is absent, with --ignore-missing, or was '
+    'skipped as a sole copy, with --all-images); 1 when any '
     'image failed or the command could not run (unknown store, multi-store '
     'not enabled, authentication); 2 for usage errors; 130 when interrupted '
     '(Ctrl-C: no new removal is started, those in flight finish and are '
@@ -304,6 +305,10 @@ class DeleteImageFromStore(command.Lister):
                         'reported above; no further image was changed.'),
                       self._summary)
             return 130
+        if self._failed and parsed_args.dry_run:
+            raise exceptions.CommandError(
+                _('Dry run: %(failed)d of %(total)d images could not be '
+                  'removed from store %(store)s') % self._summary)
         if self._failed:
             raise exceptions.CommandError(
                 _('Failed to remove %(failed)d of %(total)d images from '

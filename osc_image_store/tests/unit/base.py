@@ -113,6 +113,7 @@ class TestCase(testtools.TestCase):
                      '</body>\n</html>' % (title, title, text))
         return self.http.delete(
             url, status_code=status,
+            headers={'Content-Type': 'application/json'},
             json={'message': text + '<br /><br />\n\n\n',
                   'code': '%s %s' % (status, phrase), 'title': phrase})
 

@@ -312,7 +312,7 @@ class TestRemoveImageFromStore(base.TestCase):
 class TestServerAnswers(base.TestCase):
     """Answers to the DELETE that the read before could not foresee."""
 
-    def check(self, status, text, exc_class, message, html=True):
+    def check(self, status, text, exc_class, message, html=False):
         self.mock_stores()
         body = base.image_body()
         self.mock_image(body)
@@ -338,6 +338,13 @@ class TestServerAnswers(base.TestCase):
             'was removed (HTTP 403: Cannot delete image data '
             'from the only store containing it. Consider deleting the image '
             'instead.)')
+
+    def test_html_body(self):
+        self.check(409, 'Image data could not be deleted because it is in '
+                   'use', exceptions.StoreRemovalFailed,
+                   'Store cheap refused to remove the data of image %(id)s '
+                   'because it is in use (HTTP 409: Image data could not be '
+                   'deleted because it is in use)', html=True)
 
     def test_image_gone_404(self):
         self.check(404, 'Failed to find image x', exceptions.ImageNotFound,
@@ -381,7 +388,8 @@ class TestRemoveImagesFromStore(base.TestCase):
     def add(self, name, stores=('fast', 'cheap', 'archive'), delete=204):
         body = base.image_body(name=name, stores=stores)
         left = [s for s in stores if s != 'cheap']
-        self.mock_image(body, base.image_body(name=name, stores=left))
+        self.mock_image(body, body if delete and delete != 204
+                        else base.image_body(name=name, stores=left))
         if delete:
             self.mock_store_delete('cheap', body['id'], delete, 'boom')
         return body['id']
@@ -467,3 +475,44 @@ class TestRemoveImagesFromStore(base.TestCase):
         self.assertRaises(ValueError, list,
                           self.proxy.remove_images_from_store(
                               ['a'], 'cheap', parallel=0))
+
+
+class TestServerErrorThenRead(base.TestCase):
+    """A 5xx on the DELETE says nothing: the image is read to tell."""
+
+    def setUp(self):
+        super().setUp()
+        self.mock_stores()
+        self.body = base.image_body()
+
+    def test_removal_happened_anyway(self):
+        self.mock_image(self.body, base.image_body(stores=('fast',)))
+        self.mock_store_delete('cheap', self.body['id'], 500, 'database is '
+                               'locked')
+        removal = self.proxy.remove_image_from_store(self.body['id'],
+                                                     'cheap')
+        self.assertEqual(('removed', ('fast',)),
+                         (removal.result, removal.remaining_stores))
+        self.assertIn('(HTTP 500: database is locked); the image no longer '
+                      'lists store cheap, so the removal happened.',
+                      removal.reason)
+
+    def test_removal_did_not_happen(self):
+        self.mock_image(self.body, self.body)
+        self.mock_store_delete('cheap', self.body['id'], 500, 'boom')
+        exc = self.assertRaises(exceptions.StoreRemovalFailed,
+                                self.proxy.remove_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertEqual(['fast', 'cheap', 'archive'], exc.stores)
+        self.assertEqual(500, exc.http_status)
+
+    def test_policy_rule_named_from_glance_text(self):
+        self.mock_image(self.body)
+        self.mock_store_delete('cheap', self.body['id'], 403, 'You are not '
+                               'authorized to complete get_image_location '
+                               'action.')
+        exc = self.assertRaises(exceptions.StoreRemovalFailed,
+                                self.proxy.remove_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertIn('(policy "get_image_location", admin-only by default)',
+                      str(exc))
