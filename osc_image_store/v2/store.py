@@ -78,30 +78,28 @@ def image_store_client(cmd: command.Command) -> 'proxy.Proxy':
                    getattr(cmd.app.client_manager, plugin.API_NAME))
 
 
-def store_id(value: str) -> str:
-    """argparse type for a store ID: rejects unsafe values (exit code 2).
+def _argument_type(
+    check: ty.Callable[[str], str],
+) -> ty.Callable[[str], str]:
+    """Turn an identifier check into an argparse type (exit code 2).
 
-    :param value: the option's value.
-    :returns: the store ID.
-    :raises: argparse.ArgumentTypeError.
+    :param check: a function of :mod:`osc_image_store.sdk.identifiers`.
+    :returns: an argparse ``type`` that raises ArgumentTypeError with the
+        check's message.
     """
-    try:
-        return identifiers.check_store_id(value)
-    except store_exc.InvalidIdentifier as exc:
-        raise argparse.ArgumentTypeError(str(exc))
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except store_exc.InvalidIdentifier as exc:
+            raise argparse.ArgumentTypeError(str(exc))
+    convert.__name__ = check.__name__
+    return convert
 
 
-def image_name_or_id(value: str) -> str:
-    """argparse type for an image name or ID (exit code 2 when unsafe).
-
-    :param value: the argument.
-    :returns: the name or ID.
-    :raises: argparse.ArgumentTypeError.
-    """
-    try:
-        return identifiers.check_image_name_or_id(value)
-    except store_exc.InvalidIdentifier as exc:
-        raise argparse.ArgumentTypeError(str(exc))
+#: argparse type of a store ID.
+store_id = _argument_type(identifiers.check_store_id)
+#: argparse type of an image name or ID.
+image_name_or_id = _argument_type(identifiers.check_image_name_or_id)
 
 
 class ListStore(command.Lister):
