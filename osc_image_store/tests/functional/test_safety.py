@@ -125,8 +125,9 @@ class TestNonAdmin(base.TestCase):
                                    fail_ok=True)
         self.assertCommandFailed(
             result, 1, 'Not authorized to remove image %s from store cheap '
-            '(policy "delete_image_location", admin-only by default) (HTTP '
-            '403: ' % image_id)
+            '(policy "get_image_location", admin-only by default) (HTTP '
+            '403: You are not authorized to complete get_image_location '
+            'action.)' % image_id)
 
 
 class TestModes(base.TestCase):
