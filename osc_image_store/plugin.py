@@ -23,8 +23,6 @@ import argparse
 import logging
 import typing as ty
 
-from osc_lib import utils
-
 from osc_image_store.i18n import _
 
 if ty.TYPE_CHECKING:
@@ -71,10 +69,9 @@ def build_option_parser(
     parser.add_argument(
         '--os-image-store-api-version',
         metavar='<image-store-api-version>',
-        default=utils.env('OS_IMAGE_STORE_API_VERSION',
-                          default=DEFAULT_API_VERSION),
+        default=DEFAULT_API_VERSION,
         choices=sorted(API_VERSIONS),
         help=_('Images API version for image store commands, default=%s '
-               '(Env: OS_IMAGE_STORE_API_VERSION)') % DEFAULT_API_VERSION,
+               '(the only one)') % DEFAULT_API_VERSION,
     )
     return parser

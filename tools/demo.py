@@ -53,9 +53,20 @@ def main() -> int:
                         help='leave the cloud running and say how to use it')
     args = parser.parse_args()
 
-    cloud = local_cloud.LocalCloud(
-        base_dir=local_cloud.REPO_ROOT / '.cloud' / 'demo' if args.keep
-        else None)
+    keep_dir = local_cloud.REPO_ROOT / '.cloud' / 'demo'
+    bindir = os.path.dirname(sys.executable)
+    stop_command = '%s -m %s stop --dir %s' % (
+        sys.executable, local_cloud.__name__, keep_dir)
+    if args.keep and keep_dir.exists():
+        try:
+            local_cloud.LocalCloud.attach(keep_dir / 'state.json')
+        except local_cloud.CloudError:
+            shutil.rmtree(keep_dir)  # what a stopped demo left behind
+        else:
+            print('A demo cloud is already running in %s; stop it first '
+                  'with:\n  %s' % (keep_dir, stop_command), file=sys.stderr)
+            return 1
+    cloud = local_cloud.LocalCloud(base_dir=keep_dir if args.keep else None)
     try:
         cloud.start()
         image_id = cloud.create_image('demo-image', os.urandom(1024 * 1024))
@@ -67,11 +78,14 @@ def main() -> int:
         print('\nExit code %d. On disk now:' % rc)
         show_store_dirs(cloud, image_id)
         if args.keep:
-            print('\nThe cloud is still running. Use it with:\n'
-                  '  export %s\n  openstack image list\n'
-                  'Stop it with:\n  python -m %s stop --dir %s'
-                  % (' '.join('%s=%s' % kv for kv in cloud.env().items()),
-                     local_cloud.__name__, cloud.run_dir))
+            print('\nThe cloud is still running. Use it (the openstack '
+                  'CLI with this plugin is in %s) with:\n'
+                  '  export PATH=%s:$PATH %s\n'
+                  '  openstack image store list --image demo-image\n'
+                  'Stop it with:\n  %s'
+                  % (bindir, bindir,
+                     ' '.join('%s=%s' % kv for kv in cloud.env().items()),
+                     stop_command))
         return rc
     finally:
         if not args.keep:
