@@ -317,10 +317,7 @@ class Proxy(_proxy.Proxy):
             ignored.
         """
         image_id = image if isinstance(image, str) else image.id
-        path = identifiers.store_image_path(store, image_id)
-        response = self.delete(
-            path, headers={'Accept': 'application/json'})
-        sdk_exc.raise_from_response(response)
+        self._send_store_delete(image_id, store)
         return self.get_image(image_id)
 
     def remove_image_from_store(
@@ -388,19 +385,18 @@ class Proxy(_proxy.Proxy):
             return self._removal(image, store, WOULD_REMOVE, remaining)
 
         try:
-            after = self.delete_image_from_store(image, store)
-        except sdk_exc.HttpException as exc:
-            failure = self._explain(exc, image, store)
-            if ignore_missing and isinstance(failure,
-                                             exceptions.ImageNotInStore):
-                return self._removal(image, store, ABSENT, remaining)
-            if exc.status_code is None or exc.status_code >= 500:
-                # A server error says nothing of what happened: the data
-                # may be gone all the same.  Read the image to tell.
-                removal = self._after_server_error(image, store, failure)
-                if removal is not None:
-                    return removal
-            raise failure from exc
+            self._send_store_delete(image.id, store)
+        except _FAILURES as exc:
+            return self._after_failed_delete(image, store, exc,
+                                             ignore_missing)
+        try:
+            after = self.get_image(image.id)
+        except _FAILURES as exc:
+            raise exceptions.RemovalNotVerified(
+                'The Images API accepted the removal of image %s from store '
+                '%s (HTTP 204), but the image could not be read back (%s); '
+                'check it with "openstack image store list --image %s".'
+                % (image.id, store, exc, image.id)) from exc
 
         left = after.store_ids
         if store in left or not left:
@@ -416,6 +412,68 @@ class Proxy(_proxy.Proxy):
                 exc.stores = left
                 raise
         return self._removal(after, store, REMOVED, left)
+
+    def _send_store_delete(self, image_id: str, store: str) -> None:
+        """Send ``DELETE /v2/stores/{store}/{image_id}`` once.
+
+        No retry (keystoneauth would otherwise retry a 503 or a dropped
+        connection, and a second DELETE of a copy already gone answers
+        404): what happened is read back from the image instead.
+
+        :raises: :class:`openstack.exceptions.HttpException` for any status
+            but 204; keystoneauth exceptions for transport failures.
+        """
+        response = self.delete(
+            identifiers.store_image_path(store, image_id),
+            headers={'Accept': 'application/json'}, connect_retries=0,
+            status_code_retries=0)
+        sdk_exc.raise_from_response(response)
+
+    def _after_failed_delete(
+        self, image: resources.Image, store: str, error: Exception,
+        ignore_missing: bool,
+    ) -> Removal:
+        """Tell what a store-scoped delete that did not answer 204 did.
+
+        The image is read again: a timeout, a dropped connection or a 5xx
+        say nothing of what happened, and even a clear refusal may follow a
+        change by someone else.  When the image no longer lists the store
+        and still lists another, the removal happened: the result is
+        ``removed``, with the error as its reason.
+
+        :returns: a ``removed`` or (with ``ignore_missing``) ``absent``
+            :class:`Removal`.
+        :raises: the specific
+            :class:`~osc_image_store.sdk.exceptions.ImageStoreException`,
+            with ``stores`` as read now (None when the read failed too).
+        """
+        if isinstance(error, sdk_exc.HttpException) and error.status_code:
+            failure = self._explain(error, image, store)
+            clear = error.status_code < 500
+        else:
+            failure = exceptions.StoreRemovalFailed(
+                'No answer from the Images API to the removal of image %s '
+                'from store %s (%s)' % (image.id, store, error))
+            clear = False
+        try:
+            now: list[str] | None = self.get_image(image.id).store_ids
+        except _FAILURES:
+            now = None
+        failure.stores = now
+        if now and store not in now:
+            if ignore_missing and isinstance(failure,
+                                             exceptions.ImageNotInStore):
+                return self._removal(image, store, ABSENT, now)
+            return Removal(image.id, image.name, store, REMOVED,
+                           tuple(sorted(now)),
+                           '%s; the image no longer lists store %s, so the '
+                           'removal happened.' % (failure, store))
+        if now is None and not clear:
+            failure.args = ('%s. The removal may or may not have happened: '
+                            'the image could not be read back; check it with '
+                            '"openstack image store list --image %s".'
+                            % (failure, image.id),)
+        raise failure from error
 
     def remove_images_from_store(
         self,
@@ -535,29 +593,6 @@ class Proxy(_proxy.Proxy):
                 done = future.result()
                 if done is not None:
                     yield done
-
-    def _after_server_error(
-        self, image: resources.Image, store: str,
-        failure: exceptions.ImageStoreException,
-    ) -> Removal | None:
-        """Tell what a store-scoped delete answered with 5xx really did.
-
-        :returns: a ``removed`` :class:`Removal` (with the server error as
-            its reason) when the image no longer lists the store and still
-            lists another; otherwise None, with ``failure.stores`` set to
-            the stores read now (when the read works).
-        """
-        try:
-            now = self.get_image(image.id).store_ids
-        except _FAILURES:
-            return None
-        failure.stores = now
-        if store in now or not now:
-            return None
-        return Removal(image.id, image.name, store, REMOVED,
-                       tuple(sorted(now)),
-                       '%s; the image no longer lists store %s, so the '
-                       'removal happened.' % (failure, store))
 
     def check_image_data(self, image: resources.Image) -> None:
         """Prove that an image's data can be read from some store.

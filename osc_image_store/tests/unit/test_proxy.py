@@ -13,6 +13,7 @@
 import threading
 import time
 
+from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.sdk import exceptions
@@ -254,7 +255,7 @@ class TestRemoveImageFromStore(base.TestCase):
 
     def test_ignore_missing_race_404(self):
         body = base.image_body()
-        self.mock_image(body)
+        self.mock_image(body, base.image_body(stores=('fast', 'archive')))
         self.mock_store_delete('cheap', body['id'], 404,
                                'Image %s is not stored in store cheap.'
                                % body['id'], html=True)
@@ -478,7 +479,7 @@ class TestRemoveImagesFromStore(base.TestCase):
 
 
 class TestServerErrorThenRead(base.TestCase):
-    """A 5xx on the DELETE says nothing: the image is read to tell."""
+    """A failed DELETE may have worked: the image is read to tell."""
 
     def setUp(self):
         super().setUp()
@@ -516,3 +517,60 @@ class TestServerErrorThenRead(base.TestCase):
                                 self.body['id'], 'cheap')
         self.assertIn('(policy "get_image_location", admin-only by default)',
                       str(exc))
+
+    def test_timeout_then_read(self):
+        self.mock_image(self.body, base.image_body(stores=('fast',)))
+        self.http.delete('%s/stores/cheap/%s' % (V2, self.body['id']),
+                         exc=ks_exc.ConnectTimeout)
+        removal = self.proxy.remove_image_from_store(self.body['id'],
+                                                     'cheap')
+        self.assertEqual('removed', removal.result)
+        self.assertIn('No answer from the Images API', removal.reason)
+        self.assertEqual(1, len(self.deletes()))
+
+    def test_no_retry_of_503(self):
+        self.mock_image(self.body, self.body)
+        self.mock_store_delete('cheap', self.body['id'], 503, 'busy')
+        exc = self.assertRaises(exceptions.StoreRemovalFailed,
+                                self.proxy.remove_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertEqual(1, len(self.deletes()))
+        self.assertEqual(['fast', 'cheap', 'archive'], exc.stores)
+
+    def test_unknown_outcome_says_so(self):
+        answers = iter([self.body])
+
+        def read(request, context):
+            body = next(answers, None)
+            if body is None:
+                context.status_code = 500
+                return {}
+            return body
+
+        self.http.get('%s/images/%s' % (V2, self.body['id']), json=read)
+        self.http.delete('%s/stores/cheap/%s' % (V2, self.body['id']),
+                         exc=ks_exc.ConnectFailure)
+        exc = self.assertRaises(exceptions.StoreRemovalFailed,
+                                self.proxy.remove_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertIn('The removal may or may not have happened', str(exc))
+        self.assertIsNone(exc.stores)
+
+    def test_204_then_unreadable(self):
+        answers = iter([self.body])
+
+        def read(request, context):
+            body = next(answers, None)
+            if body is None:
+                context.status_code = 403
+                return {}
+            return body
+
+        self.http.get('%s/images/%s' % (V2, self.body['id']), json=read)
+        self.mock_store_delete('cheap', self.body['id'])
+        exc = self.assertRaises(exceptions.RemovalNotVerified,
+                                self.proxy.remove_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertIn('accepted the removal of image %s from store cheap '
+                      '(HTTP 204), but the image could not be read back'
+                      % self.body['id'], str(exc))
