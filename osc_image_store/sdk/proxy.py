@@ -39,7 +39,6 @@ import dataclasses
 import re
 import threading
 import typing as ty
-from urllib import parse
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
@@ -53,11 +52,17 @@ from osc_image_store.sdk import resources
 if ty.TYPE_CHECKING:
     from openstack import connection
 
-#: The only DELETE this proxy sends: ``[<endpoint>]/stores/<store>/<uuid>``.
+#: The only DELETE this proxy sends: ``/stores/<store>/<uuid>``, relative
+#: to the image endpoint, with a store ID as identifiers.check_store_id
+#: allows (no dot segment).
 _STORE_DELETE_PATH = re.compile(
-    r'(?:.*/v2)?/stores/[A-Za-z0-9_%-][A-Za-z0-9_.%-]*/'
+    r'/stores/(?!\.+/)[A-Za-z0-9_.-]+/'
     r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
     r'[0-9a-fA-F]{12}')
+#: Request arguments that would send a DELETE somewhere else.
+_ENDPOINT_ARGUMENTS = {'endpoint_override', 'endpoint_filter', 'base_url',
+                       'interface', 'service_type', 'version',
+                       'min_version', 'max_version', 'allow'}
 
 
 def _clean_details(details: str, status: int | None) -> str:
@@ -69,6 +74,27 @@ def _clean_details(details: str, status: int | None) -> str:
     details = ' '.join(re.sub(r'<[^>]*>', ' ', details).split())
     head = re.match(r'%s [A-Za-z -]+: ' % status, details)
     return details[head.end():] if head else details
+
+
+#: Glance reads these name prefixes as filter operators.
+_NAME_OPERATOR = re.compile(r'(in|eq|neq|gt|gte|lt|lte):')
+
+
+def _name_filter(name: str) -> str | None:
+    """The ``name`` query value that finds images with exactly that name.
+
+    Glance reads ``in:a,b`` as "a or b" (and other prefixes as operators),
+    so such names are quoted in an ``in:`` list; results are still compared
+    with the name by the caller.
+
+    :returns: the value, or None when Glance cannot look the name up
+        (an operator-like name with a double quote or backslash).
+    """
+    if not _NAME_OPERATOR.match(name):
+        return name
+    if '"' in name or '\\' in name:
+        return None
+    return 'in:"%s"' % name
 
 
 def _store_names(stores: ty.Iterable[str]) -> str:
@@ -155,11 +181,8 @@ class Proxy(_proxy.Proxy):
             ``/v2/stores/{store_id}/{image_id}``; nothing is sent.
         """
         if method.upper() == 'DELETE':
-            split = parse.urlsplit(url)
-            segments = split.path.split('/')
-            if (split.query or split.fragment
-                    or '.' in segments or '..' in segments
-                    or not _STORE_DELETE_PATH.fullmatch(split.path)):
+            if (not _STORE_DELETE_PATH.fullmatch(url)
+                    or set(kwargs) & _ENDPOINT_ARGUMENTS):
                 raise exceptions.InvalidIdentifier(
                     'Refusing DELETE %s: this proxy only removes image data '
                     'from one store.' % url)
@@ -249,7 +272,14 @@ class Proxy(_proxy.Proxy):
                 return self.get_image(name_or_id)
             except sdk_exc.NotFoundException:
                 pass
-        matches = list(self._list(resources.Image, name=name_or_id))
+        name_filter = _name_filter(name_or_id)
+        matches: list[resources.Image] = []
+        for hidden in (False, True):  # hidden images only when no other
+            if name_filter is not None and not matches:
+                matches = [
+                    image for image in self._list(
+                        resources.Image, name=name_filter, is_hidden=hidden)
+                    if image.name == name_or_id]
         if not matches:
             raise exceptions.ImageNotFound(
                 'No image with name or ID %s.' % name_or_id, http_status=404)
@@ -368,6 +398,13 @@ class Proxy(_proxy.Proxy):
             raise exceptions.ImageNotActive(
                 'Image %s is %s; only active images can be removed from a '
                 'store.' % (image.id, image.status))
+        importing = resources.StoreList.deserialize(
+            image.properties.get('os_glance_importing_to_stores') or '')
+        if importing:
+            raise exceptions.ImageNotActive(
+                'Image %s is being copied into store(s) %s (an import is in '
+                'progress); removing a copy now could lose its data. Wait '
+                'until the import ends.' % (image.id, _store_names(importing)))
         if store not in current:
             if ignore_missing:
                 return self._removal(image, store, ABSENT, current)
@@ -525,12 +562,18 @@ class Proxy(_proxy.Proxy):
         claimed: set[str] = set()
         lock = threading.Lock()
 
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
         def handle(item: str | resources.Image, previous: threading.Event,
                    mine: threading.Event) -> Removal | None:
             # Images are claimed in input order (each waits for the one
             # before it to claim), so that of two arguments naming the same
             # image the first one is handled and the output order holds.
             image = item if isinstance(item, resources.Image) else None
+            if stopped():
+                mine.set()
+                return None
             try:
                 try:
                     if image is None:
@@ -542,7 +585,7 @@ class Proxy(_proxy.Proxy):
                         if image is not None:
                             claimed.add(image.id)
                     mine.set()
-                if duplicate:
+                if duplicate or stopped():
                     return None
                 return self.remove_image_from_store(
                     image, store, stores=stores, dry_run=dry_run,
@@ -574,10 +617,11 @@ class Proxy(_proxy.Proxy):
         # for the claim of a task that has not started.
         previous = threading.Event()
         previous.set()
-        with futures.ThreadPoolExecutor(
-                parallel, thread_name_prefix='image-store') as pool:
+        pool = futures.ThreadPoolExecutor(
+            parallel, thread_name_prefix='image-store')
+        try:
             for item in unique():
-                if stop is not None and stop.is_set():
+                if stopped():
                     break
                 mine = threading.Event()
                 window.append(pool.submit(handle, item, previous, mine))
@@ -587,12 +631,13 @@ class Proxy(_proxy.Proxy):
                     done = window.popleft().result()
                     if done is not None:
                         yield done
-            for future in window:
-                if stop is not None and stop.is_set() and future.cancel():
-                    continue
-                done = future.result()
+            while window:
+                done = window.popleft().result()
                 if done is not None:
                     yield done
+        finally:
+            # On an error or a second Ctrl-C, start nothing more.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def check_image_data(self, image: resources.Image) -> None:
         """Prove that an image's data can be read from some store.

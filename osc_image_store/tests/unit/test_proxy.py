@@ -85,9 +85,16 @@ class TestNoWholeImageDelete(base.TestCase):
                     '/stores/cheap/' + image_id + '?x=1',
                     '/stores/cheap/' + image_id + '/extra',
                     '/images/%s/members/x' % image_id,
-                    '/stores/cheap/not-a-uuid'):
+                    '/stores/cheap/not-a-uuid',
+                    '/stores/%2e%2e%2Fimages/' + image_id,
+                    '/v2/images/%s;/v2/stores/cheap/%s' % (image_id, image_id),
+                    V2 + '/stores/cheap/' + image_id):
             self.assertRaises(exceptions.InvalidIdentifier,
                               self.proxy.delete, url)
+        for override in ('endpoint_override', 'endpoint_filter'):
+            self.assertRaises(exceptions.InvalidIdentifier,
+                              self.proxy.delete, '/stores/cheap/' + image_id,
+                              **{override: V2 + '/images/' + image_id + '#'})
         self.assertEqual([], self.sent())
 
     def test_store_delete_allowed(self):
@@ -151,7 +158,37 @@ class TestResolveImage(base.TestCase):
         self.assertEqual(1, len(self.sent()))
         request = self.requests()[0]
         self.assertEqual('/v2/images', request.path)
-        self.assertEqual({'name': ['../images']}, request.qs)
+        self.assertEqual({'name': ['../images'], 'os_hidden': ['false']},
+                         request.qs)
+
+    def test_exact_name_only(self):
+        # Glance reads in:a,b as "a or b": only an exact name may match.
+        alpha = base.image_body(name='alpha')
+        self.http.get(V2 + '/images', json={'images': [alpha]})
+        exc = self.assertRaises(exceptions.ImageNotFound,
+                                self.proxy.resolve_image, 'in:alpha')
+        self.assertEqual('No image with name or ID in:alpha.', str(exc))
+        self.assertEqual(['in:"in:alpha"'] * 2,
+                         [r.qs['name'][0] for r in self.requests()])
+
+    def test_operator_name_found_quoted(self):
+        odd = base.image_body(name='gt:5')
+        self.http.get(V2 + '/images', json={'images': [odd]})
+        self.assertEqual(odd['id'], self.proxy.resolve_image('gt:5').id)
+        self.assertEqual('in:"gt:5"', self.requests()[0].qs['name'][0])
+
+    def test_hidden_image_by_name(self):
+        hidden = base.image_body(name='secret')
+
+        def listing(request, context):
+            shown = request.qs['os_hidden'] == ['true']
+            return {'images': [hidden] if shown else []}
+
+        self.http.get(V2 + '/images', json=listing)
+        self.assertEqual(hidden['id'],
+                         self.proxy.resolve_image('secret').id)
+        self.assertEqual([['false'], ['true']],
+                         [r.qs['os_hidden'] for r in self.requests()])
 
     def test_not_found(self):
         self.http.get(V2 + '/images', json={'images': []})
@@ -205,6 +242,15 @@ class TestRemoveImageFromStore(base.TestCase):
                                 body['id'], store)
         self.assertEqual(message, str(exc))
         self.assertEqual([], self.deletes())
+
+    def test_import_in_progress(self):
+        body = base.image_body(stores=('fast', 'cheap'))
+        body['os_glance_importing_to_stores'] = 'archive'
+        self.check_refused(
+            body, 'fast', exceptions.ImageNotActive,
+            'Image %s is being copied into store(s) archive (an import is in '
+            'progress); removing a copy now could lose its data. Wait until '
+            'the import ends.' % body['id'])
 
     def test_not_active(self):
         body = base.image_body(status='deactivated')
