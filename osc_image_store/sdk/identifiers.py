@@ -105,7 +105,7 @@ def check_image_name_or_id(value: str) -> str:
         raise exceptions.InvalidIdentifier(
             'The image name or ID is longer than %d characters.'
             % MAX_LENGTH)
-    if any(unicodedata.category(c) in ('Cc', 'Cf', 'Cs') for c in value):
+    if any(unicodedata.category(c) in ('Cc', 'Cs') for c in value):
         raise exceptions.InvalidIdentifier(
             'Invalid image name or ID %s: it holds control characters.'
             % ascii(value))

@@ -447,6 +447,8 @@ class Proxy(_proxy.Proxy):
                 self.check_image_data(after)
             except exceptions.ImageDataUnreadable as exc:
                 exc.stores = left
+                exc.args = ('The copy in store %s was removed; %s'
+                            % (store, exc),)
                 raise
         return self._removal(after, store, REMOVED, left)
 
@@ -552,7 +554,9 @@ class Proxy(_proxy.Proxy):
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
             :class:`~osc_image_store.sdk.exceptions.StoreNotFound`,
             :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
-            (for the store) before any image is handled.
+            (for the store) before any image is handled; an error of
+            ``images`` itself (e.g. a listing page that fails) after the
+            images already started are reported.
         """
         if parallel < 1:
             raise ValueError('parallel must be at least 1')
@@ -619,9 +623,16 @@ class Proxy(_proxy.Proxy):
         previous.set()
         pool = futures.ThreadPoolExecutor(
             parallel, thread_name_prefix='image-store')
+        source, source_error = unique(), None
         try:
-            for item in unique():
-                if stopped():
+            while not stopped():
+                try:
+                    item = next(source)
+                except StopIteration:
+                    break
+                except _FAILURES as exc:
+                    # E.g. a listing page failed: report what was started.
+                    source_error = exc
                     break
                 mine = threading.Event()
                 window.append(pool.submit(handle, item, previous, mine))
@@ -635,6 +646,8 @@ class Proxy(_proxy.Proxy):
                 done = window.popleft().result()
                 if done is not None:
                     yield done
+            if source_error is not None:
+                raise source_error
         finally:
             # On an error or a second Ctrl-C, start nothing more.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -659,7 +672,7 @@ class Proxy(_proxy.Proxy):
             response.close()
         if not readable:
             raise exceptions.ImageDataUnreadable(
-                'Image %s lists stores %s but its data cannot be read '
+                'Image %s lists stores %s, yet its data cannot be read '
                 '(GET /v2/images/%s/file answered %s); the image may be '
                 'damaged.' % (image.id, _store_names(image.store_ids),
                               image.id, response.status_code),

@@ -19,6 +19,7 @@ import threading
 import time
 import typing as ty
 
+from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 from osc_lib.cli import format_columns
 from osc_lib.command import command
@@ -165,6 +166,7 @@ class DeleteImageFromStore(command.Lister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
+        self._parser = parser
         parser.epilog = EXIT_CODES_HELP
         parser.add_argument(
             '--store',
@@ -196,6 +198,7 @@ class DeleteImageFromStore(command.Lister):
         parser.add_argument(
             '--project',
             metavar='<project>',
+            type=_non_empty,
             help=_('With --all-images: only images owned by this project '
                    '(name or ID)'),
         )
@@ -232,13 +235,21 @@ class DeleteImageFromStore(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace,
     ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
-        if parsed_args.project and not parsed_args.all_images:
+        if parsed_args.project is not None and not parsed_args.all_images:
+            self._parser.error(_('--project can only be used with '
+                                 '--all-images'))
+        unknown = set(parsed_args.columns) - set(REMOVAL_FIELDS.values())
+        if unknown:
+            # Checked before anything is removed (cliff checks it after).
             raise exceptions.CommandError(
-                _('--project can only be used with --all-images'))
+                _('No column %(columns)s; columns are: %(all)s') % {
+                    'columns': ', '.join(sorted(unknown)),
+                    'all': ', '.join(REMOVAL_FIELDS.values())})
         client = image_store_client(self)
         stop = threading.Event()
         progress = _Progress.for_command(self.app.stderr, parsed_args)
-        removals = []
+        removals: list[proxy.Removal] = []
+        self._aborted: str | None = None
         try:
             stores = client.stores()
             client.check_store(parsed_args.store, stores)
@@ -264,6 +275,11 @@ class DeleteImageFromStore(command.Lister):
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
                 store_exc.InvalidIdentifier) as exc:
             raise exceptions.CommandError(str(exc))
+        except _BATCH_ERRORS as exc:
+            if not removals:
+                raise
+            # E.g. the image listing failed part-way: report what was done.
+            self._aborted = str(exc)
         finally:
             progress.clear()
         self._failed = sum(r.failed for r in removals)
@@ -298,6 +314,10 @@ class DeleteImageFromStore(command.Lister):
 
     def run(self, parsed_args: argparse.Namespace) -> int:
         result = super().run(parsed_args)
+        if self._aborted:
+            raise exceptions.CommandError(
+                _('Stopped after %(total)d image(s), reported above: '
+                  '%(error)s') % dict(self._summary, error=self._aborted))
         if self._interrupted:
             LOG.error(_('Interrupted: %(total)d image(s) handled and '
                         'reported above; no further image was changed.'),
@@ -315,6 +335,17 @@ class DeleteImageFromStore(command.Lister):
 
 
 _NO_IMAGES: tuple[str, ...] = ()
+
+#: Errors that end a batch before its end (the rows so far are shown).
+_BATCH_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
+
+
+def _non_empty(value: str) -> str:
+    """argparse type: a value that is not empty or blank."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(_('must not be empty'))
+    return value
+
 
 #: Images handled at once by default: a mild load on the Images API that
 #: still divides the wall time of a large batch.

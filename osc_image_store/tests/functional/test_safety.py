@@ -93,6 +93,19 @@ class TestRefusals(base.TestCase):
             result, 1, 'More than one image has the name isd-twin; use an '
             'ID: %s, %s.' % tuple(ids))
 
+    def test_operator_like_name_means_that_name_only(self):
+        # Glance reads name=in:a,b as "a or b"; the tool must not.
+        plain = self.create_image(name='isd-alpha')
+        result = self.store_delete('cheap', 'in:isd-alpha', fail_ok=True)
+        self.assertCommandFailed(
+            result, 1, 'No image with name or ID in:isd-alpha.')
+        odd = self.create_image(name='in:isd-alpha')
+        result = self.store_delete('cheap', 'in:isd-alpha')
+        self.expect_removed(odd, 'cheap')
+        self.assertEqual([(odd, 'removed')],
+                         [(r['ID'], r['Result']) for r in result.json()])
+        self.assertIn('cheap', self.cloud.files_in_stores(plain))
+
     def test_missing_image(self):
         result = self.store_delete('cheap', 'isd-no-such-image',
                                    fail_ok=True)
@@ -174,8 +187,8 @@ class TestModes(base.TestCase):
         result = self.store_delete('cheap', image_id, fail_ok=True,
                                    extra=['--verify-data'])
         self.assertCommandFailed(
-            result, 1, 'Image %s lists stores archive, fast but its data '
-            'cannot be read' % image_id)
+            result, 1, 'The copy in store cheap was removed; Image %s lists '
+            'stores archive, fast, yet its data cannot be read' % image_id)
         row = result.json()[0]
         self.assertEqual(('failed', ['archive', 'fast']),
                          (row['Result'], row['Remaining Stores']))

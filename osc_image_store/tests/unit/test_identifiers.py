@@ -53,11 +53,12 @@ class TestImageIdentifiers(testtools.TestCase):
         self.assertEqual(IMAGE_ID, identifiers.check_image_id(IMAGE_ID))
 
     def test_name_or_id(self):
-        for value in hostile.IMAGES_REJECTED + ['a\nb', 'a\u200bb']:
+        for value in hostile.IMAGES_REJECTED + ['a\nb', 'a\ud800b']:
             self.assertRaises(exceptions.InvalidIdentifier,
                               identifiers.check_image_name_or_id, value)
         for value in hostile.IMAGES_NOT_FOUND + [
-                'cirros', 'caf\u00e9 \u6620\u50cf', 'x' * 255, IMAGE_ID]:
+                'cirros', 'caf\u00e9 \u6620\u50cf', 'x' * 255, IMAGE_ID,
+                'soft\u00adhyphen', 'zero\u200dwidth']:
             self.assertEqual(value,
                              identifiers.check_image_name_or_id(value))
 

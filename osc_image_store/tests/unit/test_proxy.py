@@ -350,8 +350,9 @@ class TestRemoveImageFromStore(base.TestCase):
         exc = self.assertRaises(exceptions.ImageDataUnreadable,
                                 self.proxy.remove_image_from_store,
                                 body['id'], 'cheap', verify_data=True)
-        self.assertIn('lists stores archive, fast but its data cannot be '
-                      'read', str(exc))
+        self.assertIn('The copy in store cheap was removed; Image %s lists '
+                      'stores archive, fast, yet its data cannot be read'
+                      % body['id'], str(exc))
         self.assertIn('answered 204', str(exc))
         self.assertEqual(['fast', 'archive'], exc.stores)
 

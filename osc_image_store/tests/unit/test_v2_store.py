@@ -284,17 +284,46 @@ class TestDeleteAllImages(base.TestCase, osc_base.TestCommand):
     def test_project_needs_all_images(self):
         parsed = self.check_parser(
             self.cmd, ['--store', 'cheap', '--project', 'p', 'img'], [])
+        exc = self.assertRaises(SystemExit, self.cmd.take_action, parsed)
+        self.assertEqual(2, exc.code)
+        self.assertEqual([], self.sent())
+
+    def test_unknown_column_before_any_request(self):
+        parsed = self.check_parser(
+            self.cmd, ['--store', 'cheap', '-c', 'Nope', 'img'], [])
         exc = self.assertRaises(exceptions.CommandError,
                                 self.cmd.take_action, parsed)
-        self.assertEqual('--project can only be used with --all-images',
-                         str(exc))
+        self.assertIn('No column Nope; columns are: ID, Name', str(exc))
+        self.assertEqual([], self.sent())
+
+    def test_listing_failure_keeps_the_report(self):
+        self.http.get(V2 + '/images', [
+            {'json': {'images': [self.shared], 'next':
+                      '/v2/images?marker=%s&limit=200&os_hidden=false'
+                      % self.shared['id']}},
+            {'status_code': 500, 'json': {'message': 'db down'},
+             'headers': {'Content-Type': 'application/json'}},
+        ])
+        parsed = self.check_parser(
+            self.cmd, ['--store', 'cheap', '--all-images', '--parallel', '1',
+                       '-f', 'json'], [])
+        self.cmd.app.stdout = io.StringIO()
+        exc = self.assertRaises(exceptions.CommandError, self.cmd.run,
+                                parsed)
+        self.assertIn('Stopped after 1 image(s), reported above:', str(exc))
+        self.assertIn('db down', str(exc))
+        rows = json.loads(self.cmd.app.stdout.getvalue())
+        self.assertEqual([(self.shared['id'], 'removed')],
+                         [(r['ID'], r['Result']) for r in rows])
 
     def test_parser(self):
         for args in (['--store', 'cheap'],
                      ['--store', 'cheap', '--all-images', 'img'],
                      ['--store', 'cheap', '--parallel', '0', 'img'],
                      ['--store', 'cheap', '--parallel', 'x', 'img'],
-                     ['--store', 'cheap', '--parallel', '65', 'img']):
+                     ['--store', 'cheap', '--parallel', '65', 'img'],
+                     ['--store', 'cheap', '--all-images', '--project', ''],
+                     ['--store', 'cheap', '--all-images', '--project', ' ']):
             self.assertRaises(osc_base.ParserException, self.check_parser,
                               self.cmd, args, [])
         self.check_parser(self.cmd, ['--store', 'cheap', 'img'],
