@@ -399,7 +399,8 @@ class Proxy(_proxy.Proxy):
                 'Image %s is %s; only active images can be removed from a '
                 'store.' % (image.id, image.status))
         importing = resources.StoreList.deserialize(
-            image.properties.get('os_glance_importing_to_stores') or '')
+            (image.properties or {}).get('os_glance_importing_to_stores')
+            or '')
         if importing:
             raise exceptions.ImageNotActive(
                 'Image %s is being copied into store(s) %s (an import is in '

@@ -243,6 +243,15 @@ class TestRemoveImageFromStore(base.TestCase):
         self.assertEqual(message, str(exc))
         self.assertEqual([], self.deletes())
 
+    def test_no_properties(self):
+        body = base.image_body()
+        image = base.image_resource(body)
+        image.properties = None
+        self.mock_image(base.image_body(stores=('fast', 'archive')))
+        self.mock_store_delete('cheap', body['id'])
+        self.assertEqual('removed', self.proxy.remove_image_from_store(
+            image, 'cheap').result)
+
     def test_import_in_progress(self):
         body = base.image_body(stores=('fast', 'cheap'))
         body['os_glance_importing_to_stores'] = 'archive'
