@@ -350,17 +350,21 @@ def _non_empty(value: str) -> str:
 #: Images handled at once by default: a mild load on the Images API that
 #: still divides the wall time of a large batch.
 DEFAULT_PARALLEL = 4
+#: At most as many as the HTTP connection pool of a keystoneauth session
+#: holds (requests' default, 10): more would only queue for connections.
+MAX_PARALLEL = 10
 
 
 def _positive_int(value: str) -> int:
-    """argparse type: an integer from 1 to 64."""
+    """argparse type: an integer from 1 to MAX_PARALLEL."""
     try:
         number = int(value)
     except ValueError:
         number = 0
-    if not 1 <= number <= 64:
+    if not 1 <= number <= MAX_PARALLEL:
         raise argparse.ArgumentTypeError(
-            _('must be a whole number from 1 to 64, not %r') % value)
+            _('must be a whole number from 1 to %(max)d, not %(value)r')
+            % {'max': MAX_PARALLEL, 'value': value})
     return number
 
 

@@ -321,7 +321,7 @@ class TestDeleteAllImages(base.TestCase, osc_base.TestCommand):
                      ['--store', 'cheap', '--all-images', 'img'],
                      ['--store', 'cheap', '--parallel', '0', 'img'],
                      ['--store', 'cheap', '--parallel', 'x', 'img'],
-                     ['--store', 'cheap', '--parallel', '65', 'img'],
+                     ['--store', 'cheap', '--parallel', '11', 'img'],
                      ['--store', 'cheap', '--all-images', '--project', ''],
                      ['--store', 'cheap', '--all-images', '--project', ' ']):
             self.assertRaises(osc_base.ParserException, self.check_parser,
