@@ -11,8 +11,8 @@
 # under the License.
 """Validation of user-given identifiers before they reach a request.
 
-Glance normalises request paths: ``DELETE /v2/stores/../images/<id>``
-deletes the whole image.  Store IDs and image IDs are therefore checked
+Glance normalises request paths: a store-scoped delete with the store
+``..`` becomes a delete of the whole image.  Store IDs and image IDs are therefore checked
 here and then percent-encoded as one path segment; image names never go
 into a path (only into a query string).
 """

@@ -594,16 +594,8 @@ class TestServerErrorThenRead(base.TestCase):
         self.assertEqual(['fast', 'cheap', 'archive'], exc.stores)
 
     def test_unknown_outcome_says_so(self):
-        answers = iter([self.body])
-
-        def read(request, context):
-            body = next(answers, None)
-            if body is None:
-                context.status_code = 500
-                return {}
-            return body
-
-        self.http.get('%s/images/%s' % (V2, self.body['id']), json=read)
+        self.http.get('%s/images/%s' % (V2, self.body['id']), [
+            {'json': self.body}, {'status_code': 500, 'json': {}}])
         self.http.delete('%s/stores/cheap/%s' % (V2, self.body['id']),
                          exc=ks_exc.ConnectFailure)
         exc = self.assertRaises(exceptions.StoreRemovalFailed,
@@ -613,16 +605,8 @@ class TestServerErrorThenRead(base.TestCase):
         self.assertIsNone(exc.stores)
 
     def test_204_then_unreadable(self):
-        answers = iter([self.body])
-
-        def read(request, context):
-            body = next(answers, None)
-            if body is None:
-                context.status_code = 403
-                return {}
-            return body
-
-        self.http.get('%s/images/%s' % (V2, self.body['id']), json=read)
+        self.http.get('%s/images/%s' % (V2, self.body['id']), [
+            {'json': self.body}, {'status_code': 403, 'json': {}}])
         self.mock_store_delete('cheap', self.body['id'])
         exc = self.assertRaises(exceptions.RemovalNotVerified,
                                 self.proxy.remove_image_from_store,
