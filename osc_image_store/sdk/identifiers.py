@@ -12,9 +12,9 @@
 """Validation of user-given identifiers before they reach a request.
 
 Glance normalises request paths: a store-scoped delete with the store
-``..`` becomes a delete of the whole image.  Store IDs and image IDs are therefore checked
-here and then percent-encoded as one path segment; image names never go
-into a path (only into a query string).
+``..`` becomes a delete of the whole image.  Store IDs and image IDs are
+therefore checked here and then percent-encoded as one path segment;
+image names never go into a path (only into a query string).
 """
 
 import re
