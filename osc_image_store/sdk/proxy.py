@@ -555,9 +555,9 @@ class Proxy(_proxy.Proxy):
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
             :class:`~osc_image_store.sdk.exceptions.StoreNotFound`,
             :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
-            (for the store) before any image is handled; an error of
-            ``images`` itself (e.g. a listing page that fails) after the
-            images already started are reported.
+            (for the store) before any image is handled.  An error of
+            ``images`` itself (e.g. a listing page that fails) is raised
+            after the images already started have been yielded.
         """
         if parallel < 1:
             raise ValueError('parallel must be at least 1')
