@@ -252,7 +252,6 @@ class DeleteImageFromStore(command.Lister):
         self._aborted: str | None = None
         try:
             stores = client.stores()
-            client.check_store(parsed_args.store, stores)
             images: ty.Iterable[ty.Any] = parsed_args.images
             if parsed_args.all_images:
                 images = client.images_in_store(

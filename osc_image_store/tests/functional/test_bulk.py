@@ -14,6 +14,7 @@ cloud (PostgreSQL-backed Glance)."""
 
 import collections
 import json
+import os
 import signal
 import subprocess
 import time
@@ -88,7 +89,7 @@ class TestInterrupt(base.TestCase):
         process = subprocess.Popen(
             [base.OPENSTACK, 'image', 'store', 'delete', '--store', 'cheap',
              '--parallel', '2', '-f', 'json', *ids],
-            env=dict(__import__('os').environ, **env),
+            env=dict(os.environ, **env),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120

@@ -28,12 +28,21 @@ V2 = base.V2
 COLUMNS = ('ID', 'Name', 'Store', 'Result', 'Remaining Stores', 'Reason')
 
 
-class TestDeleteImageFromStore(base.TestCase, osc_base.TestCommand):
+class CommandTestCase(base.TestCase, osc_base.TestCommand):
+    """A command of this plugin on a real proxy (requests-mock HTTP)."""
+
+    command_class = store.DeleteImageFromStore
 
     def setUp(self):
         super().setUp()
         self.app.client_manager.image_store = self.proxy
-        self.cmd = store.DeleteImageFromStore(self.app, None)
+        self.cmd = self.command_class(self.app, None)
+
+
+class TestDeleteImageFromStore(CommandTestCase):
+
+    def setUp(self):
+        super().setUp()
         self.mock_stores()
 
     def add(self, name, stores=('fast', 'cheap', 'archive'), delete=204,
@@ -139,12 +148,9 @@ class TestDeleteImageFromStore(base.TestCase, osc_base.TestCommand):
         self.assertIn('130', help_text)
 
 
-class TestListStore(base.TestCase, osc_base.TestCommand):
+class TestListStore(CommandTestCase):
 
-    def setUp(self):
-        super().setUp()
-        self.app.client_manager.image_store = self.proxy
-        self.cmd = store.ListStore(self.app, None)
+    command_class = store.ListStore
 
     def run_cmd(self, *args):
         return self.cmd.take_action(self.check_parser(self.cmd, list(args),
@@ -207,12 +213,10 @@ class TestListStore(base.TestCase, osc_base.TestCommand):
         self.assertEqual('No image with name or ID ghost.', str(exc))
 
 
-class TestDeleteAllImages(base.TestCase, osc_base.TestCommand):
+class TestDeleteAllImages(CommandTestCase):
 
     def setUp(self):
         super().setUp()
-        self.app.client_manager.image_store = self.proxy
-        self.cmd = store.DeleteImageFromStore(self.app, None)
         self.mock_stores()
         self.shared = base.image_body(name='shared')
         self.solo = base.image_body(name='solo', stores=('cheap',))
