@@ -74,34 +74,3 @@ class AmbiguousImage(ImageStoreException):
     def __init__(self, message: str, image_ids: ty.Sequence[str]):
         super().__init__(message)
         self.image_ids = list(image_ids)
-
-
-class ImageNotActive(ImageStoreException):
-    """The image is not ``active``; Glance only changes active images."""
-
-
-class ImageNotInStore(ImageStoreException):
-    """The image has no data in that store."""
-
-
-class OnlyStore(ImageStoreException):
-    """The store holds the image's only copy: removing it would lose it."""
-
-
-class StoreRemovalFailed(ImageStoreException):
-    """The Images API refused or failed the store-scoped delete."""
-
-
-class RemovalNotVerified(ImageStoreException):
-    """After the delete, the image does not look as it must.
-
-    The store is still listed, or no store is left: Glance may have lost
-    data (two concurrent store deletes can both succeed).
-    """
-
-
-class ImageDataUnreadable(ImageStoreException):
-    """After the removal, the image's data cannot be read.
-
-    Raised by the ``--verify-data`` check.
-    """

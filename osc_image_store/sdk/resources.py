@@ -89,17 +89,50 @@ class Image(_image.Image):
         return list(self.stores or [])
 
     @property
-    def store_locations(self) -> dict[str, str]:
+    def store_locations(self) -> dict[str, list[str]]:
         """The image's location URLs by store.
 
         Only clouds with ``show_multiple_locations = True`` (deprecated,
         off by default) send locations; elsewhere this is empty.
 
-        :returns: ``{store_id: url}``.
+        :returns: ``{store_id: [url, ...]}`` (a store may hold two).
         """
-        found = {}
+        found: dict[str, list[str]] = {}
         for location in self.locations or []:
             store = (location.get('metadata') or {}).get('store')
             if store:
-                found[store] = location.get('url')
+                found.setdefault(store, []).append(location.get('url'))
         return found
+
+    def _property(self, name: str) -> ty.Any:
+        return (self.properties or {}).get(name)
+
+    @property
+    def import_task(self) -> str | None:
+        """``os_glance_import_task``: the import lock (a task ID) or None.
+
+        The import API sets it atomically before answering 202; Glance
+        treats it as stale when its task ended or after 60 minutes (120
+        while the task is pending).
+        """
+        return self._property('os_glance_import_task') or None
+
+    @property
+    def importing_to_stores(self) -> list[str]:
+        """``os_glance_importing_to_stores``: stores an import is filling."""
+        return StoreList.deserialize(
+            self._property('os_glance_importing_to_stores') or '')
+
+    @property
+    def failed_import_stores(self) -> list[str]:
+        """``os_glance_failed_import``: stores an import failed to fill."""
+        return StoreList.deserialize(
+            self._property('os_glance_failed_import') or '')
+
+    def get_property(self, name: str) -> str | None:
+        """An image property (one Glance does not define) or None.
+
+        :param name: the property name.
+        """
+        value = self._property(name)
+        return None if value is None else str(value)

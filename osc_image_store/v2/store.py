@@ -13,23 +13,22 @@
 
 import argparse
 import logging
-import signal
-import sys
 import threading
-import time
 import typing as ty
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
-from osc_lib.cli import format_columns
 from osc_lib.command import command
 from osc_lib import exceptions
 from osc_lib import utils
 
+from osc_image_store.engine import remover
+from osc_image_store.engine import results
 from osc_image_store.i18n import _
 from osc_image_store import plugin
 from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.sdk import identifiers
+from osc_image_store.v2 import output
 
 if ty.TYPE_CHECKING:
     from openstack.identity.v3 import _proxy as identity_v3
@@ -47,7 +46,6 @@ REMOVAL_FIELDS = {
     'remaining_stores': 'Remaining Stores',
     'reason': 'Reason',
 }
-_FORMATTERS = {'remaining_stores': format_columns.ListColumn}
 
 #: Store attribute -> column label; the second part only with --long.
 STORE_FIELDS = {
@@ -59,14 +57,23 @@ STORE_FIELDS = {
 STORE_LONG_FIELDS = {'type': 'Type', 'weight': 'Weight'}
 
 EXIT_CODES_HELP = _(
-    'Exit codes: 0 when every image was removed from the store (or would '
-    'be, with --dry-run, or is absent, with --ignore-missing, or was '
-    'skipped as a sole copy, with --all-images); 1 when any '
-    'image failed or the command could not run (unknown store, multi-store '
-    'not enabled, authentication); 2 for usage errors; 130 when interrupted '
-    '(Ctrl-C: no new removal is started, those in flight finish and are '
-    'reported). See where an image lives before and after with '
-    '"openstack image store list --image <image>".')
+    'Results: removed (the copy left the store, another copy stays and one '
+    'byte of it was read back), unlinked (removed from a read-only store: '
+    'Glance dropped the location, the data stays), would-remove (--dry-run), '
+    'absent (not in the store, with --ignore-missing), skipped (--all-images: '
+    'the store holds the only copy), failed (nothing was removed, or the data '
+    'proof failed), unverified (the Images API accepted the removal but the '
+    'result could not be proven), unknown (no clear answer: it may or may '
+    'not have happened). Exit codes: 0 when no image is failed, unverified '
+    'or unknown; 1 otherwise, or when the command could not run (unknown '
+    'store, multi-store not enabled, authentication); 2 for usage errors; '
+    '130 when interrupted (Ctrl-C: nothing new is started, what is in '
+    'flight finishes and is reported; a second Ctrl-C stops at once and '
+    'reports in-flight removals as unknown). Runs of this command lock each '
+    'image (property osc_image_store_lock) while they remove a copy, so two '
+    'runs never remove two copies of one image at once; other tools do not '
+    'honour that lock. See where an image lives with "openstack image store '
+    'list --image <image>".')
 
 
 def image_store_client(cmd: command.Command) -> 'proxy.Proxy':
@@ -154,7 +161,8 @@ class ListStore(command.Lister):
             labels += ('Image Data',)
             rows = [row + (store.id in image.store_ids,)
                     for row, store in zip(rows, stores)]
-        return labels, rows
+        return labels, [tuple(output.cell(v, parsed_args.formatter)
+                              for v in row) for row in rows]
 
 
 class DeleteImageFromStore(command.Lister):
@@ -162,73 +170,75 @@ class DeleteImageFromStore(command.Lister):
         'Remove the data of image(s) from one store, keeping the copies in '
         'the other stores (DELETE /v2/stores/<store>/<image>). Never '
         'deletes an image: an image whose only copy is in the store is '
-        'refused (or, with --all-images, skipped).')
+        'refused (or, with --all-images, skipped). Each image is read just '
+        'before its removal and again after it, and one byte of a '
+        'remaining copy is read to prove the data is still there.')
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         self._parser = parser
         parser.epilog = EXIT_CODES_HELP
         parser.add_argument(
-            '--store',
-            metavar='<store>',
-            required=True,
-            type=store_id,
+            '--store', metavar='<store>', required=True, type=store_id,
             help=_('Store (backend) to remove the image data from (ID, '
                    'as listed by "openstack image store list")'),
         )
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument(
-            'images',
-            metavar='<image>',
-            nargs='*',
-            type=image_name_or_id,
+            'images', metavar='<image>', nargs='*', type=image_name_or_id,
             # argparse counts a positional as given unless its value IS the
             # default: a constant makes "no image, no --all-images" an error.
             default=_NO_IMAGES,
             help=_('Image(s) to remove from the store (name or ID)'),
         )
         which.add_argument(
-            '--all-images',
-            action='store_true',
+            '--all-images', action='store_true',
             help=_('Remove the store\'s copy of every image you can see '
                    'that has data in the store (hidden images included); '
                    'images whose only copy is in the store are listed as '
                    '"skipped", never deleted'),
         )
         parser.add_argument(
-            '--project',
-            metavar='<project>',
-            type=_non_empty,
+            '--project', metavar='<project>', type=_non_empty,
             help=_('With --all-images: only images owned by this project '
                    '(name or ID)'),
         )
         parser.add_argument(
-            '--parallel',
-            metavar='<count>',
-            type=_positive_int,
+            '--parallel', metavar='<count>', type=_positive_int,
             default=DEFAULT_PARALLEL,
-            help=_('Handle this many images at once (default %d); one image '
-                   'never has two removals in flight, and the output keeps '
-                   'the input order') % DEFAULT_PARALLEL,
+            help=_('Send this many requests at once (1 to %(max)d, default '
+                   '%(default)d); one image never has two removals in '
+                   'flight, and the output keeps the input order')
+            % {'max': MAX_PARALLEL, 'default': DEFAULT_PARALLEL},
         )
         parser.add_argument(
-            '--dry-run',
-            action='store_true',
-            help=_('Do every check, send no delete; Result is '
-                   '"would remove"'),
+            '--dry-run', action='store_true',
+            help=_('Do every check on a fresh read, change nothing; Result '
+                   'is "would-remove"'),
         )
         parser.add_argument(
-            '--ignore-missing',
-            action='store_true',
+            '--ignore-missing', action='store_true',
             help=_('Count an image that is not in the store as a success '
                    '(Result "absent"), so that a runbook can be re-run'),
         )
-        parser.add_argument(
-            '--verify-data',
-            action='store_true',
+        verify = parser.add_mutually_exclusive_group()
+        verify.add_argument(
+            '--verify-data', dest='verify_data', action='store_true',
+            default=True,
             help=_('After each removal, read one byte of the image data to '
-                   'prove a remaining copy is readable; report the image '
-                   'as failed otherwise'),
+                   'prove a remaining copy is readable (default)'),
+        )
+        verify.add_argument(
+            '--no-verify-data', dest='verify_data', action='store_false',
+            help=_('Skip that one-byte read: an image left without readable '
+                   'data is then NOT detected, and "removed" only means the '
+                   'store is no longer listed'),
+        )
+        parser.add_argument(
+            '--allow-read-only-copies', action='store_true',
+            help=_('Also remove a copy when every other copy of the image is '
+                   'on a read-only store (such as http), whose data Glance '
+                   'cannot check; refused by default'),
         )
         return parser
 
@@ -247,51 +257,58 @@ class DeleteImageFromStore(command.Lister):
                     'all': ', '.join(REMOVAL_FIELDS.values())})
         client = image_store_client(self)
         stop = threading.Event()
-        progress = _Progress.for_command(self.app.stderr, parsed_args)
-        removals: list[proxy.Removal] = []
+        engine = remover.Remover(client, parsed_args.store, remover.Options(
+            dry_run=parsed_args.dry_run,
+            ignore_missing=parsed_args.ignore_missing,
+            verify_data=parsed_args.verify_data,
+            skip_only_copy=parsed_args.all_images,
+            allow_read_only_copies=parsed_args.allow_read_only_copies,
+            parallel=parsed_args.parallel), stop=stop)
+        total = None if parsed_args.all_images else len(parsed_args.images)
+        progress = output.Progress.for_command(
+            self.app.stderr, parsed_args.formatter, total)
+        rows: list[results.Removal] = []
         self._aborted: str | None = None
+        self._interrupted = 0
         try:
-            stores = client.stores()
             images: ty.Iterable[ty.Any] = parsed_args.images
             if parsed_args.all_images:
                 images = client.images_in_store(
                     parsed_args.store, owner=self._project_id(parsed_args))
-            batch = client.remove_images_from_store(
-                images, parsed_args.store, stores=stores,
-                parallel=parsed_args.parallel,
-                skip_only_copy=parsed_args.all_images, stop=stop,
-                dry_run=parsed_args.dry_run,
-                ignore_missing=parsed_args.ignore_missing,
-                verify_data=parsed_args.verify_data)
-            with _stop_on_sigint(stop):
-                for removal in batch:
-                    if removal.failed:
-                        # The reason names the image already.
+            with output.StopOnSigint(stop):
+                for row in engine.run(images):
+                    if row.failed:
                         progress.clear()
-                        LOG.error(removal.reason)
-                    removals.append(removal)
-                    progress.update(removals)
+                        LOG.error(_('Image %(image)s: %(result)s'), {
+                            'image': row.image_id or row.image_name,
+                            'result': row.result})
+                    rows.append(row)
+                    progress.update(len(rows), sum(r.failed for r in rows))
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
                 store_exc.InvalidIdentifier) as exc:
             raise exceptions.CommandError(str(exc))
+        except KeyboardInterrupt:
+            rows.extend(engine.interrupted_rows())
+            self._interrupted = 2
         except _BATCH_ERRORS as exc:
-            if not removals:
+            if not rows:
                 raise
             # E.g. the image listing failed part-way: report what was done.
             self._aborted = str(exc)
         finally:
             progress.clear()
-        self._failed = sum(r.failed for r in removals)
-        self._interrupted = stop.is_set()
-        self._summary = {'failed': self._failed, 'total': len(removals),
-                         'store': parsed_args.store}
-        columns = tuple(REMOVAL_FIELDS)
-        return (
-            tuple(REMOVAL_FIELDS.values()),
-            [utils.get_item_properties(ty.cast(ty.Any, r), columns,
-                                       formatters=_FORMATTERS)
-             for r in removals],
-        )
+        if stop.is_set() and not self._interrupted:
+            self._interrupted = 1
+        self._not_started = engine.not_started
+        self._summary = {'failed': sum(r.failed for r in rows),
+                         'total': len(rows), 'store': parsed_args.store}
+        if not rows and not self._interrupted:
+            LOG.warning(_('No image to remove from store %s.'),
+                        parsed_args.store)
+        fields = tuple(REMOVAL_FIELDS)
+        return tuple(REMOVAL_FIELDS.values()), [
+            tuple(output.cell(getattr(r, f), parsed_args.formatter)
+                  for f in fields) for r in rows]
 
     def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
         """The ID of --project (a name is looked up in the Identity API)."""
@@ -318,18 +335,22 @@ class DeleteImageFromStore(command.Lister):
                 _('Stopped after %(total)d image(s), reported above: '
                   '%(error)s') % dict(self._summary, error=self._aborted))
         if self._interrupted:
-            LOG.error(_('Interrupted: %(total)d image(s) handled and '
-                        'reported above; no further image was changed.'),
-                      self._summary)
+            LOG.error(_('Interrupted: %(total)d image(s) reported above '
+                        '(%(failed)d failed, unverified or unknown)%(rest)s.'),
+                      dict(self._summary, rest=_(
+                          '; the others were not started')
+                          if self._not_started or self._interrupted == 2
+                          else ''))
             return 130
-        if self._failed and parsed_args.dry_run:
+        if self._summary['failed'] and parsed_args.dry_run:
             raise exceptions.CommandError(
                 _('Dry run: %(failed)d of %(total)d images could not be '
                   'removed from store %(store)s') % self._summary)
-        if self._failed:
+        if self._summary['failed']:
             raise exceptions.CommandError(
-                _('Failed to remove %(failed)d of %(total)d images from '
-                  'store %(store)s') % self._summary)
+                _('%(failed)d of %(total)d images were not removed from store '
+                  '%(store)s, or their outcome is unverified or unknown (see '
+                  'Result and Reason)') % self._summary)
         return result
 
 
@@ -346,8 +367,7 @@ def _non_empty(value: str) -> str:
     return value
 
 
-#: Images handled at once by default: a mild load on the Images API that
-#: still divides the wall time of a large batch.
+#: Requests in flight at once by default: a mild load on the Images API.
 DEFAULT_PARALLEL = 4
 #: At most as many as the HTTP connection pool of a keystoneauth session
 #: holds (requests' default, 10): more would only queue for connections.
@@ -365,66 +385,3 @@ def _positive_int(value: str) -> int:
             _('must be a whole number from 1 to %(max)d, not %(value)r')
             % {'max': MAX_PARALLEL, 'value': value})
     return number
-
-
-class _Progress:
-    """A one-line progress report on a terminal's stderr.
-
-    Shown only when stdout and stderr are terminals and the output is a
-    table; redrawn at most every 0.2 s.
-    """
-
-    def __init__(self, stream: ty.TextIO | None):
-        self.stream = stream
-        self.shown = False
-        self.last = 0.0
-
-    @classmethod
-    def for_command(cls, stderr: ty.TextIO,
-                    parsed_args: argparse.Namespace) -> '_Progress':
-        wanted = (parsed_args.formatter == 'table'
-                  and sys.stdout.isatty() and stderr.isatty())
-        return cls(stderr if wanted else None)
-
-    def update(self, removals: list['proxy.Removal']) -> None:
-        now = time.monotonic()
-        if self.stream is None or now - self.last < 0.2:
-            return
-        self.last = now
-        failed = sum(r.failed for r in removals)
-        self.stream.write('\r' + _('%(done)d image(s) handled, %(failed)d '
-                                   'failed') % {'done': len(removals),
-                                                'failed': failed})
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown and self.stream is not None:
-            self.stream.write('\r\033[K')
-            self.stream.flush()
-            self.shown = False
-
-
-class _stop_on_sigint:
-    """Context manager: while active, SIGINT sets an event instead of raising.
-
-    A second SIGINT raises KeyboardInterrupt as usual.
-    """
-
-    def __init__(self, event: threading.Event):
-        self.event = event
-        self.previous: ty.Any = None
-
-    def _handle(self, signum: int, frame: ty.Any) -> None:
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-
-    def __enter__(self) -> '_stop_on_sigint':
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: ty.Any) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)

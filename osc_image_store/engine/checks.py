@@ -1,0 +1,195 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Decisions from one fresh read of an image: may its copy leave a store?
+
+Every function here is given the image as just read from the Images API
+and answers without sending a request, except :func:`import_blocker`,
+which reads the import task behind Glance's import lock or flag to say
+whether it is still running.
+"""
+
+import datetime
+import typing as ty
+
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
+
+from osc_image_store.engine import results
+from osc_image_store.sdk import resources
+
+if ty.TYPE_CHECKING:
+    from osc_image_store.sdk import proxy as sdk_proxy
+
+#: Glance busts an import lock whose task has not changed for this long
+#: (twice as long while the task is ``pending``): images API,
+#: ``_enforce_import_lock``.
+IMPORT_LOCK_EXPIRY = datetime.timedelta(minutes=60)
+#: Import task states in which the task may still write to the image.
+RUNNING_TASK_STATES = ('pending', 'processing')
+#: Errors of a read that only weakens a message (the refusal stands).
+_READ_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
+
+
+def names(stores: ty.Iterable[str]) -> str:
+    """Store IDs for a message, sorted (Glance's order is not stable)."""
+    return ', '.join(sorted(stores)) or '(none)'
+
+
+def copies_outside(image: resources.Image, store: str) -> list[str]:
+    """The stores holding the image's data besides ``store``."""
+    return [s for s in image.store_ids if s != store]
+
+
+def locations_in(image: resources.Image, store: str) -> int | None:
+    """How many locations the image has in ``store``, when Glance says.
+
+    :returns: the count, or None when the cloud does not show locations
+        (``show_multiple_locations`` off, the default).
+    """
+    if not image.locations:
+        return None
+    return len(image.store_locations.get(store, []))
+
+
+def refusal(
+    image: resources.Image, store: str,
+    stores: ty.Mapping[str, resources.Store], *,
+    ignore_missing: bool = False, skip_only_copy: bool = False,
+    allow_read_only_copies: bool = False,
+) -> tuple[str, str | None] | None:
+    """Whether the copy in ``store`` must stay, from one fresh read.
+
+    Checked in this order: the image is ``active``; it is in the store;
+    another copy stays; not every other copy is on a read-only store
+    (unless allowed).  Imports are checked by :func:`import_blocker`.
+
+    :param image: the image as just read.
+    :param store: the store ID the copy is to leave.
+    :param stores: the cloud's stores by ID.
+    :returns: None when the removal may go on, else ``(result, reason)``
+        with result ``failed``, ``absent`` or ``skipped``.
+    """
+    if image.status != 'active':
+        return results.FAILED, (
+            'Image %s is %s; only active images can be removed from a '
+            'store.' % (image.id, image.status))
+    current = image.store_ids
+    if store not in current:
+        if ignore_missing:
+            return results.ABSENT, None
+        return results.FAILED, ('Image %s is not in store %s; it is in: %s.'
+                                % (image.id, store, names(current)))
+    others = copies_outside(image, store)
+    if not others:
+        return (results.SKIPPED if skip_only_copy else results.FAILED), (
+            'Store %s holds the only copy of image %s; it is kept. To move '
+            'it, copy it to another store first.' % (store, image.id))
+    writable = [s for s in others
+                if s not in stores or not stores[s].is_read_only]
+    if not writable and not allow_read_only_copies:
+        return (results.SKIPPED if skip_only_copy else results.FAILED), (
+            'Every other copy of image %s is on a read-only store (%s), '
+            'whose data Glance cannot check or manage; the copy in %s is '
+            'kept. Pass --allow-read-only-copies to remove it anyway.'
+            % (image.id, names(others), store))
+    return None
+
+
+def import_blocker(
+    image: resources.Image, proxy: 'sdk_proxy.Proxy',
+    now: datetime.datetime | None = None,
+) -> str | None:
+    """Why an import forbids touching the image now, if one does.
+
+    An import that overlaps a removal writes back the location list it
+    read and leaves a "ghost" copy (store listed, data gone).  So any
+    import lock (``os_glance_import_task``) or importing flag
+    (``os_glance_importing_to_stores``) refuses the removal.  The task
+    behind it is read (``GET /v2/tasks/{id}``, or
+    ``GET /v2/images/{id}/tasks`` for a flag alone) to tell a running
+    import from a stale marker that Glance left after a failure.
+
+    :param image: the image as just read.
+    :param proxy: the SDK proxy, for the task reads.
+    :param now: the current UTC time (for tests).
+    :returns: None, or the reason for an operator.
+    """
+    lock, importing = image.import_task, image.importing_to_stores
+    if not lock and not importing:
+        return None
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    task = None
+    try:
+        if lock:
+            task = proxy.get_task(lock)
+        else:
+            tasks = sorted(proxy.image_tasks(image.id),
+                           key=lambda t: t.updated_at or '')
+            running = [t for t in tasks if t.status in RUNNING_TASK_STATES]
+            task = (running or tasks or [None])[-1]
+    except _READ_ERRORS:
+        task = None
+    where = (' into store(s) %s' % names(importing)) if importing else ''
+    if task is None or task.status in RUNNING_TASK_STATES:
+        state = (' (task %s, %s)' % (task.id, task.status) if task
+                 else ' (task %s)' % lock if lock else '')
+        age = _age(task, now)
+        if task is not None and age is not None and age >= _expiry(task):
+            return ('Image %s has an import lock of task %s (%s) that has '
+                    'not changed since %s: Glance treats it as expired and '
+                    'the next import replaces it. No removal while it is '
+                    'there; if no import is running, re-run the import '
+                    '(openstack image import %s --method copy-image '
+                    '--store <store>), then this command.'
+                    % (image.id, task.id, task.status, task.updated_at,
+                       image.id))
+        return ('Image %s is being imported%s%s; removing a copy now could '
+                'leave a ghost copy and lose data. Run this command again '
+                'when the import has ended ("openstack image store list '
+                '--image %s" shows the stores).'
+                % (image.id, where, state, image.id))
+    marker = ('import lock os_glance_import_task' if lock
+              else 'importing flag os_glance_importing_to_stores (%s)'
+              % names(importing))
+    until = ''
+    if lock and task.updated_at:
+        until = (' Glance lets a new import replace the lock %s after the '
+                 'task\'s last update (%s).'
+                 % (_minutes(_expiry(task)), task.updated_at))
+    return ('Image %s still has the %s of import task %s, which ended in '
+            '%s: the marker is stale (Glance stopped or failed mid-import) '
+            'and no import is running, but it is not removed while it is '
+            'there.%s To clear it, re-run the copy (openstack image import '
+            '%s --method copy-image --store %s) and, when it has ended, run '
+            'this command again.'
+            % (image.id, marker, task.id, task.status, until, image.id,
+               ' '.join(sorted(importing)) or '<store>'))
+
+
+def _expiry(task: ty.Any) -> datetime.timedelta:
+    return IMPORT_LOCK_EXPIRY * (2 if task.status == 'pending' else 1)
+
+
+def _minutes(delta: datetime.timedelta) -> str:
+    return '%d minutes' % (delta.total_seconds() // 60)
+
+
+def _age(task: ty.Any, now: datetime.datetime) -> datetime.timedelta | None:
+    """How long ago the task last changed, or None when unknown."""
+    try:
+        updated = datetime.datetime.fromisoformat(
+            str(task.updated_at).replace('Z', '+00:00'))
+    except (TypeError, ValueError):
+        return None
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=datetime.timezone.utc)
+    return now - updated

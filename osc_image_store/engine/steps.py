@@ -1,0 +1,300 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The steps of a chunk: reads, checks, locks, deletes, read-back, rows.
+
+:class:`Steps` is the base of :class:`~osc_image_store.engine.remover.
+Remover`; each method is one step of the pipeline described there.
+"""
+
+from concurrent import futures
+import dataclasses
+import threading
+import time
+import typing as ty
+
+from osc_image_store.engine import checks
+from osc_image_store.engine import lock as lock_mod
+from osc_image_store.engine import outcome
+from osc_image_store.engine import results
+from osc_image_store.sdk import proxy as sdk_proxy
+from osc_image_store.sdk import resources
+
+_ERRORS = outcome.REQUEST_ERRORS
+#: Most deletes of one image in one run (a store may hold 2+ locations).
+_MAX_ROUNDS = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How a batch runs.
+
+    :ivar dry_run: check everything, change nothing (``would-remove``).
+    :ivar ignore_missing: an image not in the store is ``absent``.
+    :ivar verify_data: prove a remaining copy readable after each removal.
+    :ivar skip_only_copy: a sole copy is ``skipped`` (not ``failed``).
+    :ivar allow_read_only_copies: remove even when every other copy is
+        on a read-only store.
+    :ivar parallel: requests in flight at once (>= 1).
+    :ivar chunk_size: images per chunk (listing size).
+    :ivar settle: seconds of the lock's confirmation wait.
+    :ivar lock_wait: seconds to keep retrying images another run locks.
+    :ivar fresh_for: seconds a read may age before a DELETE rests on it.
+    """
+
+    dry_run: bool = False
+    ignore_missing: bool = False
+    verify_data: bool = True
+    skip_only_copy: bool = False
+    allow_read_only_copies: bool = False
+    parallel: int = 4
+    chunk_size: int = 20
+    settle: float = lock_mod.SETTLE
+    lock_wait: float = 120.0
+    fresh_for: float = 1.0
+
+
+@dataclasses.dataclass
+class _Work:
+    """One image's removal within a chunk."""
+
+    before: resources.Image
+    error: Exception | None = None
+    sent: bool = False
+    row: results.Removal | None = None
+    verdict: outcome.Verdict | None = None
+    after: resources.Image | None = None
+
+
+class Chunk:
+    """Rows and in-flight state of the chunk being handled."""
+
+    def __init__(self) -> None:
+        self.order: list[tuple[str, str | None]] = []   # (label, image id)
+        self.failed: dict[str, results.Removal] = {}    # label -> row
+        self.rows: dict[str, results.Removal] = {}      # image id -> row
+        self.names: dict[str, str | None] = {}
+        self.sent: set[str] = set()
+        self.locked: set[str] = set()
+        self.read_at = 0.0
+
+
+class Steps:
+    """State and steps shared by the chunks of one batch."""
+
+    proxy: sdk_proxy.Proxy
+    store: str
+    options: Options
+    stop: threading.Event
+    lock: lock_mod.Lock
+    stores: dict[str, resources.Store]
+    target: resources.Store | None
+
+    def _read(self, image_ids: list[str],
+              chunk: Chunk) -> dict[str, resources.Image]:
+        """One listing of the images; rows for those that cannot be read."""
+        chunk.read_at = time.monotonic()
+        try:
+            found = self.proxy.images_by_id(image_ids)
+        except _ERRORS as exc:
+            for image_id in image_ids:
+                chunk.rows[image_id] = self._row(
+                    image_id, chunk.names.get(image_id), results.FAILED, None,
+                    'Image %s could not be read (%s); nothing was removed.'
+                    % (image_id, exc))
+            return {}
+        for image_id in image_ids:
+            if image_id in found:
+                chunk.names[image_id] = found[image_id].name
+            elif image_id not in chunk.rows:
+                chunk.rows[image_id] = self._row(
+                    image_id, None, results.FAILED, None,
+                    'No image with name or ID %s (deleted, or not visible '
+                    'to you).' % image_id)
+        return found
+
+    def _take(self, images: list[resources.Image], chunk: Chunk,
+              pool: futures.Executor) -> tuple[list[resources.Image],
+                                               list[str]]:
+        """Lock images read free; rows for those the lock refuses."""
+        held, contended, errors, written = lock_mod.take(
+            self.proxy, self.lock, images, chunk.read_at, pool,
+            self.options.settle)
+        chunk.locked |= written
+        for image_id, error in errors.items():
+            chunk.rows[image_id] = self._row(
+                image_id, chunk.names.get(image_id), results.FAILED, None,
+                'Image %s could not be locked against other runs (PATCH '
+                '/v2/images/%s: %s); nothing was removed.'
+                % (image_id, image_id, error))
+        if held:
+            chunk.read_at = time.monotonic() - self.options.settle / 2
+        return list(held.values()), contended
+
+    def _release(self, image_id: str, chunk: Chunk | None = None) -> str:
+        """Remove this run's lock; an operator's note if that failed."""
+        if chunk is not None:
+            chunk.locked.discard(image_id)
+        error = lock_mod.release(self.proxy, image_id)
+        if error is None:
+            return ''
+        return (' Its lock could not be removed (%s): once no run is '
+                'active, remove it with "%s".'
+                % (error, self.lock.unset_command(image_id)))
+
+    def _remove(self, images: list[resources.Image], chunk: Chunk,
+                pool: futures.Executor) -> None:
+        """DELETE, read back, prove, unlock; a row for each image."""
+        work = {image.id: _Work(image) for image in images}
+        active = list(work)
+        for _round in range(_MAX_ROUNDS):
+            if not active:
+                break
+            for job in [pool.submit(self._delete, work[i], chunk)
+                        for i in active]:
+                job.result()
+            sent = [i for i in active if work[i].sent]
+            after = self._read_back(sent)
+            again = []
+            for image_id in sent:
+                item = work[image_id]
+                item.after = after.get(image_id)
+                item.verdict = outcome.classify(
+                    item.before, self.store, item.error, item.after,
+                    ignore_missing=self.options.ignore_missing,
+                    lock_hint=self._lock_hint())
+                if item.verdict.again and item.after is not None:
+                    item.before, item.error = item.after, None
+                    again.append(image_id)
+            active = again
+        proofs = {}
+        for image_id, item in work.items():
+            if (item.verdict is not None and item.verdict.result is None
+                    and item.after is not None and self.options.verify_data):
+                proofs[image_id] = pool.submit(outcome.prove_data,
+                                               self.proxy, item.after)
+        for image_id, item in work.items():
+            row = item.row or self._settle(item, proofs.get(image_id))
+            keep = item.verdict is not None and item.verdict.keep_lock
+            if not keep:
+                note = self._release(image_id, chunk)
+                if note:
+                    row = dataclasses.replace(
+                        row, reason=(row.reason or '') + note)
+            chunk.rows[image_id] = row
+
+    def _delete(self, item: _Work, chunk: Chunk) -> None:
+        """Send one store DELETE, on a read at most ``fresh_for`` old."""
+        image = item.before
+        if time.monotonic() - chunk.read_at > self.options.fresh_for:
+            try:
+                image = self.proxy.get_image(image.id)
+            except _ERRORS as exc:
+                item.row = self._row(
+                    image.id, image.name, results.FAILED, None, 'Image %s '
+                    'could not be read again before its removal (%s); '
+                    'nothing was removed.' % (image.id, exc))
+                return
+            item.row = self._check(image)
+            if item.row is None and not self.lock.is_mine(image):
+                item.row = self._row(
+                    image.id, image.name, results.FAILED, image.store_ids,
+                    'Another run took the lock of image %s; nothing was '
+                    'removed. Run this command again.' % image.id)
+            if item.row is not None:
+                return
+            item.before = image
+        try:
+            self.proxy.delete_image_from_store(image.id, self.store)
+        except _ERRORS as exc:
+            item.error = exc
+        item.sent = True
+        chunk.sent.add(image.id)
+
+    def _read_back(self, image_ids: list[str],
+                   ) -> dict[str, resources.Image]:
+        """Read images after their DELETEs; a listing, else one by one."""
+        if not image_ids:
+            return {}
+        try:
+            found = self.proxy.images_by_id(image_ids)
+        except _ERRORS:
+            found = {}
+        for image_id in image_ids:
+            if image_id not in found:
+                try:
+                    found[image_id] = self.proxy.get_image(image_id)
+                except _ERRORS:
+                    pass
+        return found
+
+    def _settle(self, item: _Work,
+                proof: futures.Future[tuple[bool | None, str]] | None,
+                ) -> results.Removal:
+        """The row of a sent removal, from its verdict and data proof."""
+        verdict = item.verdict
+        assert verdict is not None
+        image = item.after or item.before
+        if verdict.result is not None:
+            return self._row(image.id, image.name, verdict.result,
+                             verdict.remaining, verdict.reason)
+        result = (results.UNLINKED if self.target and self.target.is_read_only
+                  else results.REMOVED)
+        notes = [verdict.reason] if verdict.reason else []
+        if result == results.UNLINKED:
+            notes.append('Store %s is read-only: Glance dropped the '
+                         'location, but the data there was not deleted.'
+                         % self.store)
+        if proof is not None:
+            proven, why = proof.result()
+            if proven is False:
+                result = results.FAILED
+                notes.append('The copy in store %s was removed, but the '
+                             'image\'s data cannot be read now (%s): it may '
+                             'have lost its data; check it before anything '
+                             'else.' % (self.store, why))
+            elif proven is None:
+                result = results.UNVERIFIED
+                notes.append('The copy in store %s was removed, but %s; '
+                             'check the image with "openstack image save".'
+                             % (self.store, why))
+        return self._row(image.id, image.name, result, verdict.remaining,
+                         ' '.join(notes) or None)
+
+    def _check(self, image: resources.Image) -> results.Removal | None:
+        """A row when the fresh state forbids the removal, else None."""
+        reason = None
+        if image.status == 'active':
+            reason = checks.import_blocker(image, self.proxy)
+        result = results.FAILED
+        if reason is None:
+            refused = checks.refusal(
+                image, self.store, self.stores,
+                ignore_missing=self.options.ignore_missing,
+                skip_only_copy=self.options.skip_only_copy,
+                allow_read_only_copies=self.options.allow_read_only_copies)
+            if refused is None:
+                return None
+            result, reason = refused
+        return self._row(image.id, image.name, result, image.store_ids,
+                         reason)
+
+    def _row(self, image_id: str, name: str | None, result: str,
+             remaining: ty.Iterable[str] | None,
+             reason: str | None) -> results.Removal:
+        return results.Removal(
+            image_id, name, self.store, result,
+            None if remaining is None else tuple(sorted(remaining)), reason)
+
+    def _lock_hint(self) -> str:
+        return (' Its lock (property %s) stays for %d minutes so that no '
+                'other run removes another copy meanwhile.'
+                % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60))

@@ -1,0 +1,111 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Output helpers of the commands: cells, progress line, Ctrl-C handling."""
+
+import signal
+import threading
+import time
+import typing as ty
+
+from osc_image_store.i18n import _
+
+#: cliff formatters that keep real lists and nulls.
+STRUCTURED_FORMATS = ('json', 'yaml')
+
+
+def cell(value: ty.Any, formatter: str) -> ty.Any:
+    """A value as one output cell, fit for the chosen cliff formatter.
+
+    json/yaml keep lists and None (null); the other formatters get an
+    empty string for None and store lists joined with commas (table:
+    ``", "``; value, csv, shell: ``","``, so that a script can split them).
+
+    :param value: a cell value (str, bool, int, None, list or tuple).
+    :param formatter: ``parsed_args.formatter``.
+    """
+    if formatter in STRUCTURED_FORMATS:
+        return list(value) if isinstance(value, tuple) else value
+    if value is None:
+        return ''
+    if isinstance(value, (list, tuple)):
+        return (', ' if formatter == 'table' else ',').join(value)
+    return value
+
+
+class Progress:
+    """A one-line progress report on the command's stderr.
+
+    Shown only when that stderr is a terminal and the output is a table;
+    redrawn at most every 0.2 s: images done (of total, when known),
+    failures, rate and time left.
+    """
+
+    def __init__(self, stream: ty.TextIO | None, total: int | None = None):
+        self.stream, self.total = stream, total
+        self.shown = False
+        self.start = self.last = time.monotonic()
+
+    @classmethod
+    def for_command(cls, stderr: ty.TextIO, formatter: str,
+                    total: int | None) -> 'Progress':
+        """A progress line, or a silent one when it is not wanted."""
+        isatty = getattr(stderr, 'isatty', None)
+        wanted = formatter == 'table' and bool(isatty and isatty())
+        return cls(stderr if wanted else None, total)
+
+    def update(self, done: int, failed: int) -> None:
+        now = time.monotonic()
+        if self.stream is None or now - self.last < 0.2:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-6)
+        text = (_('%(done)d of %(total)d image(s)') % {
+            'done': done, 'total': self.total} if self.total
+            else _('%d image(s)') % done)
+        text += _(', %(failed)d failed, %(rate).1f/s') % {
+            'failed': failed, 'rate': rate}
+        if self.total and rate > 0:
+            text += _(', about %ds left') % ((self.total - done) / rate)
+        self.stream.write('\r\033[K' + text)
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown and self.stream is not None:
+            self.stream.write('\r\033[K')
+            self.stream.flush()
+            self.shown = False
+
+
+class StopOnSigint:
+    """Context manager: while active, SIGINT sets an event instead of raising.
+
+    A second SIGINT raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+        self.previous: ty.Any = None
+
+    def _handle(self, signum: int, frame: ty.Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+
+    def __enter__(self) -> 'StopOnSigint':
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: ty.Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
