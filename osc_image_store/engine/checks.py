@@ -127,7 +127,7 @@ def import_blocker(
     if not lock and not importing:
         return None
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    task = None
+    task: ty.Any = None
     try:
         if lock:
             task = proxy.get_task(lock)
@@ -135,7 +135,7 @@ def import_blocker(
             tasks = sorted(proxy.image_tasks(image.id),
                            key=lambda t: t.updated_at or '')
             running = [t for t in tasks if t.status in RUNNING_TASK_STATES]
-            task = (running or tasks or [None])[-1]
+            task = (running or tasks)[-1] if tasks else None
     except _READ_ERRORS:
         task = None
     where = (' into store(s) %s' % names(importing)) if importing else ''

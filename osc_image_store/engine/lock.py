@@ -172,7 +172,8 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     value = lock.value()
     jobs = {image.id: pool.submit(_claim, proxy, image.id, value)
             for image in images}
-    claimed, late = [], []
+    claimed: list[str] = []
+    late: list[str] = []
     last = read_at
     for image_id, job in jobs.items():
         try:

@@ -20,6 +20,7 @@ made after it, and the read made before it.
 
 import dataclasses
 import re
+import typing as ty
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
@@ -54,14 +55,18 @@ class Verdict:
     keep_lock: bool = False
 
 
-def is_clear(error: Exception | None) -> bool:
+def is_clear(
+    error: Exception | None,
+) -> ty.TypeGuard[sdk_exc.HttpException]:
     """Whether an error answer says the DELETE was not carried out.
 
     4xx answers are refusals; timeouts, dropped connections and 5xx are
     not (Glance may have done, or may still do, the work).
     """
-    return (isinstance(error, sdk_exc.HttpException)
-            and bool(error.status_code) and error.status_code < 500)
+    if not isinstance(error, sdk_exc.HttpException):
+        return False
+    status = error.status_code
+    return status is not None and 0 < status < 500
 
 
 def explain(error: Exception, image_id: str, store: str) -> str:
@@ -156,7 +161,7 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             return Verdict(results.FAILED, '%s.' % explain(
                 error, image_id, store), left)
         reason = None
-        if error is not None:
+        if error is not None:  # e.g. a 503, yet the copy is gone
             reason = ('%s; the image no longer lists store %s, so the '
                       'removal happened.' % (explain(error, image_id, store),
                                              store))

@@ -101,7 +101,8 @@ class Remover(steps.Steps):
         source = iter(images)
         try:
             while True:
-                chunk, error, end = [], None, False
+                chunk: list[ty.Any] = []
+                error, end = None, False
                 try:
                     while len(chunk) < self.options.chunk_size:
                         chunk.append(next(source))
@@ -167,7 +168,8 @@ class Remover(steps.Steps):
                     row = self._row(
                         image_id, image.name, results.WOULD_REMOVE,
                         checks.copies_outside(image, self.store),
-                        outcome.dry_run_note(image, self.store, self.target))
+                        outcome.dry_run_note(image, self.store,
+                                             self.stores[self.store]))
                 if row is not None:
                     chunk.rows[image_id] = row
                 elif self.lock.blocks(image):
@@ -211,16 +213,16 @@ class Remover(steps.Steps):
         if pending and self.stop.is_set():
             self.not_started = True
         self._chunk = None
-        for label, image_id in chunk.order:
-            if image_id is None:
+        for label, row_id in chunk.order:
+            if row_id is None:
                 yield chunk.failed[label]
-            elif image_id in chunk.rows:
-                yield chunk.rows[image_id]
+            elif row_id in chunk.rows:
+                yield chunk.rows[row_id]
 
     def _resolve(self, items: list[ty.Any], chunk: steps.Chunk,
                  pool: futures.Executor) -> list[str]:
         """Image IDs of the chunk's items, in order, without repeats."""
-        jobs = []
+        jobs: list[tuple[str, futures.Future[resources.Image] | None]] = []
         for item in items:
             label = item if isinstance(item, str) else item.id
             if label in self._seen:
