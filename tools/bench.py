@@ -21,7 +21,7 @@ cloud did not start, seeding failed).  Run it with ``tox -e bench`` or::
 
 It starts one local cloud (Keystone + multi-store Glance on PostgreSQL,
 2 gunicorn workers x 8 threads, 127.0.0.1 only; see
-``osc_image_store/tests/functional/cloud.py``), stops it at the end, and
+``tools/localcloud``), stops it at the end, and
 measures, with the real ``openstack`` command in a subprocess each time:
 
 1. *Batch wall time.*  ``--images`` N images hold data in stores ``fast``
@@ -96,11 +96,7 @@ import tempfile
 import time
 import typing as ty
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from osc_image_store.tests.functional import cloud as local_cloud  # noqa
+import localcloud
 
 OPENSTACK = (shutil.which('openstack', path=os.path.dirname(sys.executable))
              or shutil.which('openstack') or 'openstack')
@@ -165,27 +161,13 @@ class ServerCPU:
     counted: the figures are lower bounds.
     """
 
-    def __init__(self, cloud: local_cloud.LocalCloud):
+    def __init__(self, cloud: localcloud.LocalCloud):
         self.cloud = cloud
         self.before: dict[str, dict[int, float]] = {}
         self.busy = 0.0
 
     def _pids(self) -> dict[str, list[int]]:
-        groups = {name: local_cloud._group_members(pgid)
-                  for name, pgid in self.cloud._pids.items()}
-        data = self.cloud._pg_data
-        if data and (data / 'postmaster.pid').exists():
-            master = int((data / 'postmaster.pid').read_text().split()[0])
-            children = []
-            for stat in pathlib.Path('/proc').glob('[0-9]*/stat'):
-                try:
-                    ppid = int(stat.read_text().rsplit(')', 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                if ppid == master:
-                    children.append(int(stat.parent.name))
-            groups['postgres'] = [master, *children]
-        return groups
+        return self.cloud.server_pids()
 
     def mark(self) -> None:
         self.before = {name: process_cpu(pids)
@@ -208,7 +190,7 @@ class ServerCPU:
 class Bench:
     """One local cloud and the images the measurements use."""
 
-    def __init__(self, cloud: local_cloud.LocalCloud, data: bytes):
+    def __init__(self, cloud: localcloud.LocalCloud, data: bytes):
         self.cloud = cloud
         self.data = data
         self.env = self._child_env()
@@ -228,7 +210,7 @@ class Bench:
     def api(self, method: str, path: str, expect: tuple = (200,),
             **kwargs: ty.Any) -> ty.Any:
         """Call the Images API (below /v2) as admin (fixture User-Agent)."""
-        return self.cloud._image_api(method, path, expect, **kwargs)
+        return self.cloud.image_api(method, path, expect, **kwargs)
 
     def create_many(self, prefix: str, count: int, stores: tuple,
                     threads: int = 8) -> list[str]:
@@ -291,7 +273,7 @@ class Bench:
         sends = 0
         while pending:
             if sends > 5 or time.monotonic() - started > timeout:
-                raise local_cloud.CloudError(
+                raise localcloud.CloudError(
                     f'{len(pending)} images never came back to cheap')
             if sends:
                 say(f'  sending the import of {len(pending)} image(s) '
@@ -375,7 +357,7 @@ class AccessLog:
 
 def not_fixture(lines: list[dict]) -> list[dict]:
     return [x for x in lines
-            if not x['agent'].startswith(local_cloud.FIXTURE_AGENT)]
+            if not x['agent'].startswith(localcloud.FIXTURE_AGENT)]
 
 
 def count_methods(lines: list[dict]) -> dict[str, int]:
@@ -417,8 +399,8 @@ VARIANTS = {
 def measure_batches(bench: Bench, ids: list[str], runs: int,
                     results: dict) -> None:
     """Figures 1 and 2: wall time of (a)-(d), requests per image."""
-    glance = AccessLog(bench.cloud.run_dir / 'logs' / 'glance.log')
-    keystone = AccessLog(bench.cloud.run_dir / 'logs' / 'keystone.log')
+    glance = AccessLog(bench.cloud.access_log('glance'))
+    keystone = AccessLog(bench.cloud.access_log('keystone'))
     servers = ServerCPU(bench.cloud)
     walls: dict[str, list[float]] = {k: [] for k in VARIANTS}
     cpus: dict[str, list[dict]] = {k: [] for k in VARIANTS}
@@ -567,7 +549,7 @@ def measure_memory(bench: Bench, memory_images: int, results: dict) -> None:
     """Figure 4: max RSS and wall time of --all-images --dry-run."""
     args = ['image', 'store', 'delete', '--store', 'archive', '--all-images',
             '--dry-run', '-f', 'value']
-    glance = AccessLog(bench.cloud.run_dir / 'logs' / 'glance.log')
+    glance = AccessLog(bench.cloud.access_log('glance'))
     have = 0
     memory = {}
     for target in sorted({min(200, memory_images), memory_images}):
@@ -736,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         'openstack': OPENSTACK, 'figures': {}, 'batch': {}, 'warnings': []}
     say(f'openstack command: {OPENSTACK}; load average '
         f'{os.getloadavg()[0]:.2f}')
-    cloud = local_cloud.LocalCloud(db='postgresql', nomulti=False)
+    cloud = localcloud.LocalCloud(db='postgresql', nomulti=False, odd=False)
     try:
         cloud.start()
         bench = Bench(cloud, os.urandom(1024))

@@ -13,10 +13,11 @@
 """Demo: remove an image's data from one store on a real local cloud.
 
 Starts the project's local Keystone + multi-store Glance (stores fast,
-cheap, archive), uploads an image into all three stores, runs
-``openstack image store delete --store cheap <image>``, shows the result
-and the store directories before and after, then stops the cloud (unless
-``--keep``).  Run it with ``tox -e demo`` (or ``tox -e demo -- --keep``).
+cheap, archive; ``tools/localcloud``), uploads an image into all three
+stores, runs ``openstack image store delete --store cheap <image>``, shows
+``openstack image store list --image demo-image`` and the store
+directories before and after, then stops the cloud (unless ``--keep``).
+Run it with ``tox -e demo`` (or ``tox -e demo -- --keep``).
 """
 
 import argparse
@@ -25,26 +26,35 @@ import shutil
 import subprocess
 import sys
 
-from osc_image_store.tests.functional import cloud as local_cloud
+import localcloud
 
 OPENSTACK = shutil.which('openstack', path=os.path.dirname(sys.executable)) \
     or 'openstack'
 
 
-def show_store_dirs(cloud: local_cloud.LocalCloud, image_id: str) -> None:
+def say(text: str = '') -> None:
+    """Print to stdout at once (the CLI's output goes there too)."""
+    print(text, flush=True)
+
+
+def show_store_dirs(cloud: localcloud.LocalCloud, image_id: str) -> None:
     """Print, for each store directory, whether it holds the image's file."""
     for store, path in cloud.store_dirs.items():
         data = path / image_id
         state = ('%d bytes' % data.stat().st_size if data.exists()
                  else 'no file')
-        print('  %-8s %s: %s' % (store, data, state))
+        say('  %-8s %s: %s' % (store, data, state))
 
 
-def run(cloud: local_cloud.LocalCloud, *args: str) -> int:
-    """Run the real ``openstack`` CLI against the local cloud."""
-    print('\n$ openstack %s' % ' '.join(args), flush=True)
+def run(cloud: localcloud.LocalCloud, *args: str) -> int:
+    """Run the real ``openstack`` CLI against the local cloud.
+
+    Its stderr goes to stdout, so that everything comes out in order.
+    """
+    say('\n$ openstack %s' % ' '.join(args))
     env = dict(os.environ, **cloud.env())
-    return subprocess.call([OPENSTACK, *args], env=env)
+    return subprocess.call([OPENSTACK, *args], env=env,
+                           stderr=subprocess.STDOUT)
 
 
 def main() -> int:
@@ -52,40 +62,50 @@ def main() -> int:
     parser.add_argument('--keep', action='store_true',
                         help='leave the cloud running and say how to use it')
     args = parser.parse_args()
+    # One stream: tox reads stdout and stderr through separate pipes and
+    # would interleave them out of order (the cloud reports progress on
+    # stderr).
+    sys.stdout.flush()
+    os.dup2(sys.stdout.fileno(), sys.stderr.fileno())
 
-    keep_dir = local_cloud.REPO_ROOT / '.cloud' / 'demo'
+    keep_dir = localcloud.repo_root() / '.cloud' / 'demo'
     bindir = os.path.dirname(sys.executable)
-    stop_command = '%s -m %s stop --dir %s' % (
-        sys.executable, local_cloud.__name__, keep_dir)
+    stop_command = '%s -m localcloud stop --dir %s' % (sys.executable,
+                                                       keep_dir)
     if args.keep and keep_dir.exists():
         try:
-            local_cloud.LocalCloud.attach(keep_dir / 'state.json')
-        except local_cloud.CloudError:
+            localcloud.LocalCloud.attach(keep_dir / 'state.json')
+        except localcloud.CloudError:
             shutil.rmtree(keep_dir)  # what a stopped demo left behind
         else:
-            print('A demo cloud is already running in %s; stop it first '
-                  'with:\n  %s' % (keep_dir, stop_command), file=sys.stderr)
+            say('A demo cloud is already running in %s; stop it first '
+                'with:\n  %s' % (keep_dir, stop_command))
             return 1
-    cloud = local_cloud.LocalCloud(base_dir=keep_dir if args.keep else None)
+    # sqlite: the demo needs no PostgreSQL server.
+    cloud = localcloud.LocalCloud(base_dir=keep_dir if args.keep else None,
+                                  db='sqlite', nomulti=False, odd=False)
     try:
         cloud.start()
         image_id = cloud.create_image('demo-image', os.urandom(1024 * 1024))
-        print('\nImage demo-image (%s) is in stores %s; on disk:'
-              % (image_id, ', '.join(cloud.image_stores(image_id))))
+        say('\nImage demo-image (%s) is in stores %s; on disk:'
+            % (image_id, ', '.join(cloud.image_stores(image_id))))
         show_store_dirs(cloud, image_id)
+        run(cloud, 'image', 'store', 'list', '--image', 'demo-image')
         rc = run(cloud, 'image', 'store', 'delete', '--store', 'cheap',
                  'demo-image')
-        print('\nExit code %d. On disk now:' % rc)
+        say('\nExit code %d.' % rc)
+        run(cloud, 'image', 'store', 'list', '--image', 'demo-image')
+        say('\nOn disk now:')
         show_store_dirs(cloud, image_id)
         if args.keep:
-            print('\nThe cloud is still running. Use it (the openstack '
-                  'CLI with this plugin is in %s) with:\n'
-                  '  export PATH=%s:$PATH %s\n'
-                  '  openstack image store list --image demo-image\n'
-                  'Stop it with:\n  %s'
-                  % (bindir, bindir,
-                     ' '.join('%s=%s' % kv for kv in cloud.env().items()),
-                     stop_command))
+            say('\nThe cloud is still running. Use it (the openstack '
+                'CLI with this plugin is in %s) with:\n'
+                '  export PATH=%s:$PATH %s\n'
+                '  openstack image store list --image demo-image\n'
+                'Stop it with:\n  %s'
+                % (bindir, bindir,
+                   ' '.join('%s=%s' % kv for kv in cloud.env().items()),
+                   stop_command))
         return rc
     finally:
         if not args.keep:

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """Functional test base: the real ``openstack`` CLI in a subprocess against
-the project's local Keystone + multi-store Glance (see cloud.py).
+the project's local Keystone + multi-store Glance (``tools/localcloud``).
 
 Every image a test creates is tracked with the stores it must be in; after
 each test the store directories on disk and the Images API must agree with
@@ -25,13 +25,13 @@ import subprocess
 import sys
 import uuid
 
+import localcloud
 import testtools
 
-from osc_image_store.tests.functional import cloud as local_cloud
-
-ADMIN = 'isd-admin'
-MEMBER = 'isd-member'
-NOMULTI = 'isd-nomulti'
+ADMIN = localcloud.ADMIN_CLOUD
+MEMBER = localcloud.MEMBER_CLOUD
+NOMULTI = localcloud.NOMULTI_CLOUD
+ODD = localcloud.ODD_CLOUD
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 #: A gunicorn access log line: request line and User-Agent.
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" .* '
@@ -62,10 +62,10 @@ class TestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.cloud = local_cloud.get_cloud()
+        self.cloud = localcloud.get_cloud()
         #: image ID -> (bytes, set of stores it must be in)
         self.expected = {}
-        self.glance_log = self.cloud.run_dir / 'logs' / 'glance.log'
+        self.glance_log = self.cloud.access_log('glance')
         self.glance_log_start = self.glance_log.stat().st_size
 
     def tearDown(self):
@@ -80,14 +80,14 @@ class TestCase(testtools.TestCase):
         itself must remove one store's copy, nothing more.
         """
         for path, agent in self.glance_deletes():
-            if not agent.startswith(local_cloud.FIXTURE_AGENT):
+            if not agent.startswith(localcloud.FIXTURE_AGENT):
                 self.assertTrue(_STORE_DELETE.fullmatch(path),
                                 'a DELETE that is not store-scoped: %s (%s)'
                                 % (path, agent))
 
     # -- images ------------------------------------------------------------
 
-    def create_image(self, stores=local_cloud.STORES, name=None,
+    def create_image(self, stores=localcloud.STORES, name=None,
                      data=None):
         """Create a tracked image in ``stores``; deleted after the test."""
         name = name or 'isd-' + uuid.uuid4().hex[:12]
@@ -134,13 +134,17 @@ class TestCase(testtools.TestCase):
 
     # -- the CLI -----------------------------------------------------------
 
-    def openstack(self, *args, cloud=ADMIN, fail_ok=False):
+    def openstack(self, *args, cloud=ADMIN, fail_ok=False,
+                  image_endpoint=None, api_timeout=None):
         """Run the real ``openstack`` CLI; return a :class:`CommandResult`.
 
         Unless ``fail_ok``, a non-zero exit or any stderr output fails
-        the test.
+        the test. ``image_endpoint`` (e.g. a ``localcloud.FaultProxy``'s
+        ``url``) and ``api_timeout`` (seconds) go into the cloud's
+        clouds.yaml (see ``LocalCloud.env``).
         """
-        env = dict(os.environ, **self.cloud.env(cloud))
+        env = dict(os.environ, **self.cloud.env(
+            cloud, image_endpoint=image_endpoint, api_timeout=api_timeout))
         env.pop('OS_CLOUD', None)
         completed = subprocess.run(
             [OPENSTACK, '--os-cloud', cloud, *args], env=env,
@@ -153,11 +157,15 @@ class TestCase(testtools.TestCase):
         return result
 
     def store_delete(self, store, *images, cloud=ADMIN, fail_ok=False,
-                     extra=()):
-        """``openstack image store delete --store S IMAGE... -f json``."""
+                     extra=(), **client):
+        """``openstack image store delete --store S IMAGE... -f json``.
+
+        ``client``: ``image_endpoint`` and ``api_timeout`` of
+        :meth:`openstack`.
+        """
         return self.openstack('image', 'store', 'delete', '--store', store,
                               '-f', 'json', *extra, *images, cloud=cloud,
-                              fail_ok=fail_ok)
+                              fail_ok=fail_ok, **client)
 
     def assertCommandFailed(self, result, rc, *messages):
         """Check the exit code and that stderr says each of messages."""
