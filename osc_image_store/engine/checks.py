@@ -152,11 +152,19 @@ def import_blocker(
                     '--store <store>), then this command.'
                     % (image.id, task.id, task.status, task.updated_at,
                        image.id))
+        late = ''
+        if task is not None and age is not None:
+            late = (' Its task was last updated %s (%d min ago); if no import '
+                    'is running any more (the Images API was restarted '
+                    'mid-copy), Glance treats the lock as expired %s after '
+                    'that and the next import replaces it.'
+                    % (task.updated_at, age.total_seconds() // 60,
+                       _minutes(_expiry(task))))
         return ('Image %s is being imported%s%s; removing a copy now could '
                 'leave a ghost copy and lose data. Run this command again '
                 'when the import has ended ("openstack image store list '
-                '--image %s" shows the stores).'
-                % (image.id, where, state, image.id))
+                '--image %s" shows the stores).%s'
+                % (image.id, where, state, image.id, late))
     marker = ('import lock os_glance_import_task' if lock
               else 'importing flag os_glance_importing_to_stores (%s)'
               % names(importing))

@@ -198,9 +198,12 @@ class Remover(steps.Steps):
                     chunk.rows[image.id] = self._row(
                         image.id, image.name, results.FAILED,
                         image.store_ids, 'Image %s is locked by another run '
-                        'of this tool (%s) that removes another copy; '
-                        'nothing was removed. Run this command again later.'
-                        % (image.id, holder.describe() if holder else '?'))
+                        'of this tool (%s); nothing was removed. Run this '
+                        'command again later: a lock is taken over %d '
+                        'minutes after it was taken (its run has died by '
+                        'then).' % (image.id,
+                                    holder.describe() if holder else '?',
+                                    lock_mod.STALE_AFTER // 60))
                 pending = [i for i in contended if i not in chunk.rows]
                 for image_id in pending:
                     chunk.rows[image_id] = self._row(

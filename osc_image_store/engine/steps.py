@@ -58,7 +58,7 @@ class Options:
     parallel: int = 4
     chunk_size: int = 20
     settle: float = lock_mod.SETTLE
-    lock_wait: float = 120.0
+    lock_wait: float = 30.0
     fresh_for: float = 1.0
 
 
@@ -97,6 +97,7 @@ class Steps:
     lock: lock_mod.Lock
     stores: dict[str, resources.Store]
     target: resources.Store | None
+    not_started: bool
 
     def _read(self, image_ids: list[str],
               chunk: Chunk) -> dict[str, resources.Image]:
@@ -182,6 +183,10 @@ class Steps:
                 proofs[image_id] = pool.submit(outcome.prove_data,
                                                self.proxy, item.after)
         for image_id, item in work.items():
+            if item.row is None and not item.sent:
+                self._release(image_id, chunk)
+                self.not_started = True
+                continue
             row = item.row or self._settle(item, proofs.get(image_id))
             keep = item.verdict is not None and item.verdict.keep_lock
             if not keep:
@@ -194,6 +199,8 @@ class Steps:
     def _delete(self, item: _Work, chunk: Chunk) -> None:
         """Send one store DELETE, on a read at most ``fresh_for`` old."""
         image = item.before
+        if self.stop.is_set():
+            return  # Ctrl-C: no new removal starts.
         if time.monotonic() - chunk.read_at > self.options.fresh_for:
             try:
                 image = self.proxy.get_image(image.id)
