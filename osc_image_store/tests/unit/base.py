@@ -14,8 +14,11 @@ requests-mock at the HTTP boundary."""
 
 import copy
 import http
+import io
 import json
 import os
+import time
+from urllib import parse
 import uuid
 
 import fixtures
@@ -25,63 +28,149 @@ import openstack.connection
 from requests_mock.contrib import fixture as rm_fixture
 import testtools
 
+from osc_image_store.engine import lock
+from osc_image_store.engine import remover
 from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
 
 ENDPOINT = 'https://image.example.com'
 V2 = ENDPOINT + '/v2'
+IDENTITY = ENDPOINT + '/identity/v3'
 _FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+#: The lock token of every run in these tests (uuid4 is patched).
+TOKEN = uuid.UUID(int=0xfeed).hex
+#: Lock settle time of the tests: short, but long enough for a mocked
+#: PATCH to answer in time on a busy machine.  0 cannot work: any answer
+#: after the read would be "late" and never trusted.
+SETTLE = 0.1
 
 
-def load(name: str) -> dict:
+def load(name):
     """A recorded Glance response body from tests/unit/fixtures."""
     with open(os.path.join(_FIXTURES, name)) as f:
         return json.load(f)
 
 
 def image_body(name='cirros', stores=('fast', 'cheap', 'archive'),
-               status='active', image_id=None):
+               status='active', image_id=None, **fields):
     """A Glance image body based on the recorded one.
 
     :param stores: store IDs, or None to leave the field out (no location
         has a store, or multi-store is off).
+    :param fields: other fields or properties to set (None removes one).
     """
     body = copy.deepcopy(load('image.json'))
     body['id'] = image_id or str(uuid.uuid5(uuid.NAMESPACE_URL, name))
     body['name'] = name
     body['status'] = status
+    body['self'] = '/v2/images/' + body['id']
+    body['file'] = body['self'] + '/file'
     if stores is None:
         del body['stores']
     else:
         body['stores'] = ','.join(stores)
+    for key, value in fields.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
     return body
 
 
-def image_resource(body):
-    """Build an Image resource from a body.
+def with_stores(body, *stores, **fields):
+    """A copy of an image body that lists other stores (and fields)."""
+    new = dict(copy.deepcopy(body), stores=','.join(stores), **fields)
+    if not stores:
+        del new['stores']
+    return new
 
-    The body's ``self`` link is dropped: it clashes with the constructor's
-    own argument.
-    """
+
+def locked(body, token=TOKEN, since=None):
+    """A copy of an image body carrying a lock value of ``token``."""
+    return dict(copy.deepcopy(body), **{lock.PROPERTY: lock_value(
+        token, since)})
+
+
+def lock_value(token=TOKEN, since=None):
+    return '%s host 42 %d' % (token, time.time() if since is None else since)
+
+
+def locations(*pairs):
+    """A ``locations`` list from (store, url) pairs."""
+    return [{'url': url, 'metadata': {'store': store}}
+            for store, url in pairs]
+
+
+def image_resource(body):
+    """Build an Image resource from a body (``self`` dropped)."""
     return resources.Image.existing(
         **{k: v for k, v in body.items() if k != 'self'})
 
 
+def listing(*bodies):
+    """A ``GET /v2/images`` answer holding these images."""
+    return {'images': list(bodies), 'first': '/v2/images',
+            'schema': '/v2/schemas/images'}
+
+
+def glance_error(status, text, html=False):
+    """A requests-mock response of a Glance error (webob HTML or JSON)."""
+    phrase = http.HTTPStatus(status).phrase
+    if html:
+        title = '%s %s' % (status, phrase)
+        return {'status_code': status,
+                'headers': {'Content-Type': 'text/html; charset=UTF-8'},
+                'text': '<html>\n <head>\n  <title>%s</title>\n </head>\n '
+                        '<body>\n  <h1>%s</h1>\n  %s<br /><br />\n\n\n\n '
+                        '</body>\n</html>' % (title, title, text)}
+    return {'status_code': status,
+            'headers': {'Content-Type': 'application/json'},
+            'json': {'message': text + '<br /><br />\n\n\n',
+                     'code': '%s %s' % (status, phrase), 'title': phrase}}
+
+
+def describe(request):
+    """``METHOD /path?query`` of a sent request, query decoded and sorted.
+
+    The path is kept as sent (percent-encoding included); a JSON patch
+    adds its operations (``PATCH /v2/images/<id> add /name``).
+    """
+    url = parse.urlsplit(request.url)
+    query = sorted(parse.parse_qsl(url.query, keep_blank_values=True))
+    text = '%s %s%s' % (request.method, url.path, '?' + '&'.join(
+        '%s=%s' % pair for pair in query) if query else '')
+    if request.method == 'PATCH':
+        text += ''.join(' %(op)s %(path)s' % op for op in request.json())
+    return text
+
+
 class TestCase(testtools.TestCase):
-    """Base class: ``self.proxy`` (a real Proxy), ``self.http`` (mock)."""
+    """Base class: ``self.proxy`` (a real Proxy), ``self.http`` (mock).
+
+    stderr is captured in ``self.stderr``: argparse usage lines and other
+    noise never reach the test output.
+    """
 
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.NestedTempfile())
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        self.useFixture(fixtures.MockPatch(
+            'osc_image_store.engine.lock.uuid.uuid4',
+            return_value=uuid.UUID(TOKEN)))
         self.http = self.useFixture(rm_fixture.Fixture())
         # The one version discovery request (recorded from Glance 33).
         self.http.get(V2, json=load('versions.json'))
         self.conn = openstack.connection.Connection(
             session=ks_session.Session(auth=noauth.NoAuth(endpoint=ENDPOINT)),
-            image_endpoint_override=V2, image_api_version='2')
+            image_endpoint_override=V2, image_api_version='2',
+            identity_endpoint_override=IDENTITY, identity_api_version='3')
         self.proxy = proxy.Proxy.from_connection(self.conn)
         # Requests before this point (discovery) are not the test's.
         self._first = len(self.http.request_history)
+
+    # -- answers ---------------------------------------------------------
 
     def mock_stores(self, body=None, status=200):
         return self.http.get(V2 + '/info/stores', status_code=status,
@@ -90,40 +179,105 @@ class TestCase(testtools.TestCase):
 
     def mock_image(self, body, *then):
         """GET /v2/images/{id} answers body, then each of ``then``."""
-        responses = [{'json': body}] + [{'json': b} for b in then]
-        return self.http.get(V2 + '/images/' + body['id'], responses)
+        return self.http.get(V2 + '/images/' + body['id'],
+                             [self._answer(b) for b in (body,) + then])
 
-    def mock_store_delete(self, store, image_id, status=204, text=None,
-                          html=False):
-        """Make DELETE /v2/stores/{store}/{image_id} answer as Glance does.
+    def mock_listing(self, *answers, hidden=False):
+        """``GET /v2/images`` (visible or hidden pass) answers, in order.
 
-        204, or an error with an HTML (webob) or JSON body.
+        Each answer is a list of image bodies, or a requests-mock
+        response dict (e.g. :func:`glance_error`).
+        """
+        return self.http.get(
+            V2 + '/images?os_hidden=%s' % ('true' if hidden else 'false'),
+            [a if isinstance(a, dict) else {'json': listing(*a)}
+             for a in answers])
+
+    def mock_patch(self, body, *answers):
+        """PATCH /v2/images/{id} answers (default: 200 with ``body``)."""
+        return self.http.patch(V2 + '/images/' + body['id'],
+                               [self._answer(a) for a in answers or (body,)])
+
+    def mock_store_delete(self, store, image_id, *answers):
+        """DELETE /v2/stores/{store}/{image_id} answers (default 204).
+
+        Each answer is a status (204), a response dict, or an exception
+        class to raise (a transport failure).
         """
         url = '%s/stores/%s/%s' % (V2, store, image_id)
-        if status == 204:
-            return self.http.delete(url, status_code=204)
-        phrase = http.HTTPStatus(status).phrase
-        if html:
-            title = '%s %s' % (status, phrase)
-            return self.http.delete(
-                url, status_code=status,
-                headers={'Content-Type': 'text/html; charset=UTF-8'},
-                text='<html>\n <head>\n  <title>%s</title>\n </head>\n '
-                     '<body>\n  <h1>%s</h1>\n  %s<br /><br />\n\n\n\n '
-                     '</body>\n</html>' % (title, title, text))
-        return self.http.delete(
-            url, status_code=status,
-            headers={'Content-Type': 'application/json'},
-            json={'message': text + '<br /><br />\n\n\n',
-                  'code': '%s %s' % (status, phrase), 'title': phrase})
+        return self.http.delete(url, [self._answer(a)
+                                      for a in answers or (204,)])
 
-    def sent(self):
-        """Every request sent, as (method, url) pairs."""
-        return [(r.method, r.url) for r in self.requests()]
+    def mock_file(self, image_id, status=206, content=b'x'):
+        """The one-byte read GET /v2/images/{id}/file."""
+        return self.http.get('%s/images/%s/file' % (V2, image_id),
+                             status_code=status, content=content)
+
+    @staticmethod
+    def _answer(answer):
+        if isinstance(answer, int):
+            return {'status_code': answer}
+        if isinstance(answer, type) and issubclass(answer, Exception):
+            return {'exc': answer}
+        if isinstance(answer, dict) and (
+                'status_code' in answer or 'exc' in answer
+                or 'json' in answer or 'text' in answer):
+            return answer
+        return {'json': answer}
+
+    # -- what was sent ---------------------------------------------------
 
     def requests(self):
         """The requests sent since the proxy was built."""
         return self.http.request_history[self._first:]
 
+    def sent(self):
+        """Every request sent, as :func:`describe` strings."""
+        return [describe(r) for r in self.requests()]
+
     def deletes(self):
         return [r.url for r in self.requests() if r.method == 'DELETE']
+
+    def patches(self, image_id=None):
+        """The JSON bodies of the PATCHes sent (of one image)."""
+        return [r.json() for r in self.requests() if r.method == 'PATCH'
+                and (image_id is None or r.url.endswith(image_id))]
+
+    # -- the engine ------------------------------------------------------
+
+    def remover(self, store='cheap', stop=None, **options):
+        options.setdefault('settle', SETTLE)
+        return remover.Remover(self.proxy, store, remover.Options(**options),
+                               stop=stop)
+
+    def run_engine(self, images, store='cheap', **options):
+        return list(self.remover(store, **options).run(images))
+
+
+#: describe() strings of the requests the engine sends.
+def listing_of(*image_ids, hidden=False):
+    return 'GET /v2/images?id=in:%s&limit=%d&os_hidden=%s' % (
+        ','.join(image_ids), len(image_ids), hidden)
+
+
+def add_lock(image_id):
+    return 'PATCH /v2/images/%s add /%s' % (image_id, lock.PROPERTY)
+
+
+def remove_lock(image_id):
+    return 'PATCH /v2/images/%s remove /%s' % (image_id, lock.PROPERTY)
+
+
+def store_delete(image_id, store='cheap'):
+    return 'DELETE /v2/stores/%s/%s' % (store, image_id)
+
+
+def read_byte(image_id):
+    return 'GET /v2/images/%s/file' % image_id
+
+
+def get_image(image_id):
+    return 'GET /v2/images/' + image_id
+
+
+STORES = 'GET /v2/info/stores'
