@@ -134,7 +134,8 @@ class TestHostileIdentifiers(base.TestCase):
                    for r in self.requests()]
         self.assertEqual(
             [{'name': ['eq:' + n], 'os_hidden': [hidden]}
-             for n in hostile.IMAGES_NOT_FOUND for hidden in ('False', 'True')],
+             for n in hostile.IMAGES_NOT_FOUND
+             for hidden in ('False', 'True')],
             queries)
 
     def test_hostile_store_refused_by_the_engine_without_a_delete(self):
