@@ -18,11 +18,20 @@ Glance: stores ``fast``, ``slow`` and the read-only http store ``web``,
 ``show_multiple_locations = True``), ``web`` (the HTTP server of
 :attr:`LocalCloud.web_dir`) and, with ``db='postgresql'``, ``postgres``.
 Image helpers are in :mod:`localcloud.images`.
+
+Measured on 2 cores (Python 3.11): everything (PostgreSQL, four
+gunicorns, the web server) is up in 12 to 19 s once the servers'
+virtualenv exists (installing it took 27 s); ``restart('odd')`` about 2 s;
+``kill_workers('glance')`` about 1 s until new workers answer. A clone
+under ``/root`` (mode 700) starts, serves and stops the same way: only
+PostgreSQL's directory (under ``/var/tmp``) must be reachable by the
+``postgres`` user.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import pathlib
@@ -163,8 +172,9 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
         """
         path = self.clouds_yaml
         if image_endpoint is not None or api_timeout is not None:
-            path = (self.run_dir / 'clouds-extra'
-                    / f'{cloud}-{secrets.token_hex(4)}.yaml')
+            key = hashlib.sha256(repr((cloud, image_endpoint, api_timeout))
+                                 .encode()).hexdigest()[:12]
+            path = self.run_dir / 'clouds-extra' / f'{cloud}-{key}.yaml'
             self.write_clouds_yaml(path, cloud, image_endpoint, api_timeout)
         return {'OS_CLIENT_CONFIG_FILE': str(path), 'OS_CLOUD': cloud,
                 STATE_ENV: str(self.state_file)}
@@ -190,8 +200,10 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
                     entry['api_timeout'] = api_timeout
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # JSON is YAML.
-        path.write_text(json.dumps({'clouds': clouds}, indent=2))
+        # JSON is YAML. Atomic: a client may be reading the same file.
+        tmp = path.with_name(f'.{path.name}.{secrets.token_hex(4)}.tmp')
+        tmp.write_text(json.dumps({'clouds': clouds}, indent=2))
+        tmp.replace(path)
         return path
 
     @property
@@ -337,8 +349,9 @@ def get_cloud() -> LocalCloud:
                 if state:
                     _CLOUD = LocalCloud.attach(state)
                 else:
-                    _CLOUD = LocalCloud().start()
-                    atexit.register(_CLOUD.stop)
+                    started = LocalCloud().start()
+                    atexit.register(started.stop)
+                    _CLOUD = started
             except CloudError as exc:
                 _CLOUD = exc
         if isinstance(_CLOUD, CloudError):

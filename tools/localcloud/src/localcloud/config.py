@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import typing
 
 from localcloud.servers import write_ini
@@ -46,7 +47,7 @@ from {app}.wsgi.api import application  # noqa: E402,F401
 '''
 
 
-def glance_dir(cloud: LocalCloud, service: str) -> typing.Any:
+def glance_dir(cloud: LocalCloud, service: str) -> pathlib.Path:
     """Return the directory of Glance ``glance``, ``nomulti`` or ``odd``."""
     return cloud.run_dir / ('glance' if service == 'glance'
                             else f'glance-{service}')

@@ -237,10 +237,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self) -> None:
         self.close_connection = True
         method, path = self.command, self.path
-        rule = self.proxy._claim(method, path)
-        seen = Seen(method, path, rule.action if rule else 'forward')
+        rule = self.proxy._claim(method, path) or Rule('forward')
+        action = rule.action
+        seen = Seen(method, path, action)
         self.proxy._record(seen)
-        action = rule.action if rule else 'forward'
         if action == 'status':
             for _ in self._request_body():  # read it before answering
                 pass

@@ -34,12 +34,20 @@ The odd Glance's http store, measured on Glance 33.0.0 / glance_store of
 * An image with locations in ``fast`` and ``web`` then shows
   ``"stores": "fast,web"``. ``DELETE /v2/stores/web/<id>`` answers 204
   and drops the location; the file stays in :attr:`web_dir` (Glance
-  swallows the store's "delete not supported").
+  swallows the store's "delete not supported"). Same 204 when the URL is
+  dead (:meth:`break_web_location`).
+* An image whose only location is in ``web``: a full download answers 200
+  with the bytes; ``Range: bytes=0-0`` answers **400** "Getting images
+  randomly from this store is not supported"; once the URL is dead a
+  full download answers **204** with no body.
 * ``file://`` URLs are refused by the locations API whatever the
   settings (400 "Invalid location": ``file`` is a restricted scheme), so
   :meth:`add_location` writes a ``file://`` location straight into the
-  Glance's database; a second location in one store is what
-  :meth:`add_second_file_location` makes.
+  Glance's database. With a second location in ``fast``
+  (:meth:`add_second_file_location`) ``stores`` lists it twice
+  (``"fast,slow,fast"``); one ``DELETE /v2/stores/fast/<id>`` (204)
+  removes the first location and its file, and ``fast`` stays listed
+  with the other one (on both Glances).
 """
 
 from __future__ import annotations
@@ -80,7 +88,10 @@ class ImageHelpers:
     odd_store_dirs: dict[str, pathlib.Path]
     web_dir: pathlib.Path
     nomulti_store_dir: pathlib.Path
-    venv: pathlib.Path
+
+    @property
+    def venv(self) -> pathlib.Path:
+        raise NotImplementedError  # LocalCloud's
 
     def connection(self, cloud: str = config.ADMIN_CLOUD
                    ) -> sdk_connection.Connection:

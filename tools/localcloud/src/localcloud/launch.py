@@ -30,6 +30,7 @@ from localcloud.servers import CloudError
 from localcloud.servers import say
 
 if typing.TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
     from localcloud.postgres import Postgres
 
 #: Glance and Keystone servers (gunicorn): workers, threads, ready path.
@@ -48,9 +49,17 @@ class Launcher:
     web_dir: pathlib.Path
     clouds_yaml: pathlib.Path
     postgres: Postgres
-    venv: pathlib.Path
     _pids: dict[str, int]
     _lock: threading.Lock
+
+    @property
+    def venv(self) -> pathlib.Path:
+        raise NotImplementedError  # LocalCloud's
+
+    @property
+    def _cloud(self) -> LocalCloud:
+        """Self, typed as what this is mixed into."""
+        return typing.cast('LocalCloud', self)
 
     def url(self, service: str) -> str:
         raise NotImplementedError  # LocalCloud's
@@ -94,7 +103,7 @@ class Launcher:
         for service in self._wanted():
             servers.check_port_free(self.ports[service], service)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        config.write_all(self)
+        config.write_all(self._cloud)
         self.write_clouds_yaml(self.clouds_yaml)
         say(f'starting cloud in {self.run_dir} (db={self.db})')
         try:
@@ -131,14 +140,15 @@ class Launcher:
             env['OS_KEYSTONE_CONFIG_FILES'] = str(
                 self.run_dir / 'keystone' / 'keystone.conf')
         else:
-            env['OS_GLANCE_CONFIG_DIR'] = str(config.glance_dir(self, service))
+            env['OS_GLANCE_CONFIG_DIR'] = str(
+                config.glance_dir(self._cloud, service))
         return env
 
     def _start_keystone(self, timeout: float) -> None:
         """Set up Keystone, serve it, create the projects/users/endpoint."""
-        identity.setup_keystone(self, self._server_env('keystone'))
+        identity.setup_keystone(self._cloud, self._server_env('keystone'))
         self._serve('keystone', timeout)
-        identity.bootstrap(self)
+        identity.bootstrap(self._cloud)
 
     def _start_glances(self, timeout: float) -> None:
         """Start the web server, PostgreSQL, then ``glance`` and ``odd``."""
@@ -162,9 +172,9 @@ class Launcher:
     def _start_glance(self, service: str, timeout: float) -> None:
         """``db_sync`` the database of a Glance and serve it."""
         say(f'{service}: db_sync')
+        conf = config.glance_dir(self._cloud, service) / 'glance-api.conf'
         servers.run([self.venv / 'bin' / 'glance-manage', '--config-file',
-                     config.glance_dir(self, service) / 'glance-api.conf',
-                     'db_sync'],
+                     conf, 'db_sync'],
                     self.run_dir / 'logs' / f'{service}-manage.log',
                     self._server_env(service))
         self._serve(service, timeout)

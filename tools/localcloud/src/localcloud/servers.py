@@ -66,20 +66,17 @@ def tail(path: pathlib.Path, lines: int = 40) -> str:
 
 
 def run(cmd: list, log: pathlib.Path, env: dict | None = None,
-        cwd: pathlib.Path | None = None, stdin: bytes | None = None) -> None:
+        cwd: pathlib.Path | None = None) -> None:
     """Run argv ``cmd``, its output appended to ``log``.
 
-    :param stdin: bytes for its standard input (default none).
     :raises CloudError: it failed (with the tail of ``log``).
     """
     with open(log, 'ab') as out:
         out.write(f'$ {shlex.join(map(str, cmd))}\n'.encode())
         out.flush()
-        rc = subprocess.run(
-            list(map(str, cmd)), input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-            cwd=cwd).returncode
+        rc = subprocess.run(list(map(str, cmd)), stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=subprocess.STDOUT, env=env,
+                            cwd=cwd).returncode
     if rc:
         raise CloudError(f'{shlex.join(map(str, cmd))} exited {rc}\n'
                          + tail(log))
