@@ -219,12 +219,12 @@ class Steps:
             if item.row is not None:
                 return
             item.before = image
+        chunk.sent.add(image.id)  # in flight from here on
+        item.sent = True
         try:
             self.proxy.delete_image_from_store(image.id, self.store)
         except _ERRORS as exc:
             item.error = exc
-        item.sent = True
-        chunk.sent.add(image.id)
 
     def _read_back(self, image_ids: list[str],
                    ) -> dict[str, resources.Image]:
