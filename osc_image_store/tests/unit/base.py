@@ -115,7 +115,10 @@ def listing(*bodies):
 
 def glance_error(status, text, html=False):
     """A requests-mock response of a Glance error (webob HTML or JSON)."""
-    phrase = http.HTTPStatus(status).phrase
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = 'Error'
     if html:
         title = '%s %s' % (status, phrase)
         return {'status_code': status,

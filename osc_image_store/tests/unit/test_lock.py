@@ -104,7 +104,7 @@ class TestTake(base.TestCase):
     def setUp(self):
         super().setUp()
         self.body = base.image_body()
-        self.id = self.body['id']
+        self.iid = self.body['id']
         self.lock = lock.Lock(base.TOKEN)
         self.pool = futures.ThreadPoolExecutor(2)
         self.addCleanup(self.pool.shutdown)
@@ -128,10 +128,10 @@ class TestTake(base.TestCase):
         self.mock_listing({'json': self.timed(
             'read', base.listing(base.locked(self.body)))})
         held, contended, errors, written = self.take()
-        self.assertEqual(([self.id], [], {}, {self.id}),
+        self.assertEqual(([self.iid], [], {}, {self.iid}),
                          (list(held), contended, errors, written))
-        self.assertTrue(self.lock.is_mine(held[self.id]))
-        self.assertEqual([base.add_lock(self.id), base.listing_of(self.id)],
+        self.assertTrue(self.lock.is_mine(held[self.iid]))
+        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid)],
                          self.sent())
         value = self.patches()[0][0]['value']
         holder = lock.Holder.parse(value)
@@ -148,35 +148,35 @@ class TestTake(base.TestCase):
             self.body)
         self.mock_listing([base.locked(self.body)])
         held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.id], {}, set()),
+        self.assertEqual(({}, [self.iid], {}, set()),
                          (held, contended, errors, written))
         # The late value is this run's: it is removed again.
-        self.assertEqual([base.add_lock(self.id), base.listing_of(self.id),
-                          base.remove_lock(self.id)], self.sent())
+        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid),
+                          base.remove_lock(self.iid)], self.sent())
 
     def test_overwritten_by_another_run(self):
         self.mock_patch(self.body, base.locked(self.body))
         self.mock_listing([base.locked(self.body, token=OTHER)])
         held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.id], {}, set()),
+        self.assertEqual(({}, [self.iid], {}, set()),
                          (held, contended, errors, written))
         # Never remove another run's lock.
-        self.assertEqual([base.add_lock(self.id), base.listing_of(self.id)],
+        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid)],
                          self.sent())
 
     def test_failed_write(self):
         self.mock_patch(self.body, base.glance_error(403, 'Forbidden'))
         held, contended, errors, written = self.take()
         self.assertEqual(({}, [], set()), (held, contended, written))
-        self.assertEqual([self.id], list(errors))
-        self.assertIn('403', errors[self.id])
-        self.assertEqual([base.add_lock(self.id)], self.sent())
+        self.assertEqual([self.iid], list(errors))
+        self.assertIn('403', errors[self.iid])
+        self.assertEqual([base.add_lock(self.iid)], self.sent())
 
     def test_failed_confirming_read(self):
         self.mock_patch(self.body, base.locked(self.body))
         self.mock_listing(base.glance_error(500, 'db down'))
         held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.id], {}, {self.id}),
+        self.assertEqual(({}, [self.iid], {}, {self.iid}),
                          (held, contended, errors, written))
 
     def test_image_gone_before_the_confirming_read(self):
@@ -184,7 +184,7 @@ class TestTake(base.TestCase):
         self.mock_listing([])
         self.mock_listing([], hidden=True)
         held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.id], {}, set()),
+        self.assertEqual(({}, [self.iid], {}, set()),
                          (held, contended, errors, written))
 
     def test_two_images_one_listing(self):
@@ -194,9 +194,9 @@ class TestTake(base.TestCase):
         self.mock_listing([base.locked(self.body),
                            base.locked(other, token=OTHER)])
         held, contended, errors, written = self.take(self.body, other)
-        self.assertEqual(([self.id], [other['id']], {}, {self.id}),
+        self.assertEqual(([self.iid], [other['id']], {}, {self.iid}),
                          (list(held), contended, errors, written))
-        self.assertEqual([base.listing_of(self.id, other['id'])],
+        self.assertEqual([base.listing_of(self.iid, other['id'])],
                          [s for s in self.sent() if s.startswith('GET')])
 
     def test_nothing_to_take_sends_nothing(self):
