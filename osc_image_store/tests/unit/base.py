@@ -196,6 +196,11 @@ class TestCase(testtools.TestCase):
             [a if isinstance(a, dict) else {'json': listing(*a)}
              for a in answers])
 
+    def mock_name(self, name, *bodies):
+        """``GET /v2/images?name=eq:<name>`` (visible images) answer."""
+        return self.http.get(V2 + '/images?os_hidden=false&name=eq:'
+                             + parse.quote(name), json=listing(*bodies))
+
     def mock_patch(self, body, *answers):
         """PATCH /v2/images/{id} answers (default: 200 with ``body``)."""
         return self.http.patch(V2 + '/images/' + body['id'],
@@ -248,6 +253,29 @@ class TestCase(testtools.TestCase):
 
     # -- the engine ------------------------------------------------------
 
+    def mock_chunk(self, *bodies, left=('fast', 'archive'), store='cheap'):
+        """Glance's answers to the removal of images from one store.
+
+        The listing of these images (``id=in:...``, in this order)
+        answers: the images, then locked by this run (the
+        confirming read), then still locked and in the stores ``left``
+        (the read-back).  Each image's PATCHes (lock, unlock), DELETE
+        (204) and one-byte read (206) are answered.
+
+        :returns: the listing mock.
+        """
+        held = [locked(b) for b in bodies]
+        mock = self.http.get(
+            V2 + '/images?os_hidden=false&id=in:' + ','.join(
+                b['id'] for b in bodies),
+            [{'json': listing(*answer)} for answer in (
+                bodies, held, [with_stores(h, *left) for h in held])])
+        for body, body_held in zip(bodies, held):
+            self.mock_patch(body, body_held, body)
+            self.mock_store_delete(store, body['id'])
+            self.mock_file(body['id'])
+        return mock
+
     def remover(self, store='cheap', stop=None, **options):
         options.setdefault('settle', SETTLE)
         return remover.Remover(self.proxy, store, remover.Options(**options),
@@ -255,6 +283,13 @@ class TestCase(testtools.TestCase):
 
     def run_engine(self, images, store='cheap', **options):
         return list(self.remover(store, **options).run(images))
+
+
+def removal(image_id, store='cheap'):
+    """What the engine sends to remove one image, after the store list."""
+    return [listing_of(image_id), add_lock(image_id), listing_of(image_id),
+            store_delete(image_id, store), listing_of(image_id),
+            read_byte(image_id), remove_lock(image_id)]
 
 
 #: describe() strings of the requests the engine sends.
