@@ -97,7 +97,7 @@ class TestFaultProxy(testtools.TestCase):
         super().setUp()
         self.upstream = _Server()
         threading.Thread(target=self.upstream.serve_forever,
-                         daemon=True).start()
+                         kwargs={'poll_interval': 0.05}, daemon=True).start()
         self.addCleanup(self.upstream.server_close)
         self.addCleanup(self.upstream.shutdown)
         self.proxy = self.useFixture(faults.FaultProxy(

@@ -129,7 +129,9 @@ class FaultProxy:
             ('127.0.0.1', self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
+        # A short poll interval: stop() waits for one.
         threading.Thread(target=self._server.serve_forever,
+                         kwargs={'poll_interval': 0.05},
                          name=f'fault-proxy-{self.port}', daemon=True).start()
         return self
 
