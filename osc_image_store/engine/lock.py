@@ -145,8 +145,8 @@ class Lock:
 def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
          images: ty.Sequence[resources.Image], read_at: float,
          pool: futures.Executor, settle: float = SETTLE,
-         ) -> tuple[dict[str, resources.Image], list[str], dict[str, str],
-                    set[str]]:
+         ) -> tuple[dict[str, resources.Image], list[str],
+                    dict[str, Exception], set[str]]:
     """Take this run's lock on images read free at ``read_at``.
 
     Sends one ``PATCH`` per image (on ``pool``), waits ``settle`` seconds
@@ -166,7 +166,7 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     """
     held: dict[str, resources.Image] = {}
     contended: list[str] = []
-    errors: dict[str, str] = {}
+    errors: dict[str, Exception] = {}
     if not images:
         return held, contended, errors, set()
     value = lock.value()
@@ -179,7 +179,7 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
         try:
             answered = job.result()
         except _ERRORS as exc:
-            errors[image_id] = str(exc)
+            errors[image_id] = exc
             continue
         last = max(last, answered)
         (late if answered - read_at > settle else claimed).append(image_id)

@@ -133,9 +133,7 @@ class Steps:
         for image_id, error in errors.items():
             chunk.rows[image_id] = self._row(
                 image_id, chunk.names.get(image_id), results.FAILED, None,
-                'Image %s could not be locked against other runs (PATCH '
-                '/v2/images/%s: %s); nothing was removed.'
-                % (image_id, image_id, error))
+                outcome.explain_lock_error(error, image_id))
         if held:
             chunk.read_at = time.monotonic() - self.options.settle / 2
         return list(held.values()), contended

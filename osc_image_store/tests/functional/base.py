@@ -170,5 +170,12 @@ class TestCase(testtools.TestCase):
     def assertCommandFailed(self, result, rc, *messages):
         """Check the exit code and that stderr says each of messages."""
         self.assertEqual(rc, result.rc, result)
+        try:
+            reasons = [row['Reason'] or '' for row in result.json()]
+        except ValueError:
+            reasons = []
         for message in messages:
-            self.assertIn(message, result.stderr, result)
+            # A failure's reason is in its row; stderr has a one-line log
+            # per image and the summary.
+            self.assertIn(message, '\n'.join([result.stderr, *reasons]),
+                          result)

@@ -49,18 +49,20 @@ class TestAllImages(base.TestCase):
         result = self.store_delete(
             'cheap', extra=['--all-images', '--dry-run', '--project',
                             'admin'])
-        self.assertEqual([(image_id, 'would remove')],
+        self.assertEqual([(image_id, 'would-remove')],
                          [(r['ID'], r['Result']) for r in result.json()])
         other = self.store_delete(
             'cheap', extra=['--all-images', '--dry-run', '--project',
-                            'demo'])
-        self.assertEqual([], other.json())
+                            'demo'], fail_ok=True)
+        self.assertEqual((0, [], 'No image to remove from store cheap.\n'),
+                         (other.rc, other.json(), other.stderr))
 
     def test_member_sees_no_images_to_remove(self):
         self.create_image(('fast', 'cheap'))
         result = self.store_delete('cheap', cloud=base.MEMBER,
-                                   extra=['--all-images'])
-        self.assertEqual([], result.json())
+                                   extra=['--all-images'], fail_ok=True)
+        self.assertEqual((0, [], 'No image to remove from store cheap.\n'),
+                         (result.rc, result.json(), result.stderr))
 
 
 class TestParallel(base.TestCase):

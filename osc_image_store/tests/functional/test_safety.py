@@ -38,7 +38,7 @@ class TestHostileIdentifiers(base.TestCase):
             result = self.store_delete('cheap', image, fail_ok=True)
             self.assertCommandFailed(
                 result, 1, 'No image with name or ID %s.' % image,
-                'Failed to remove 1 of 1 images from store cheap')
+                '1 of 1 images were not removed from store cheap')
             self.check_images_intact()
 
 
@@ -50,7 +50,7 @@ class TestRefusals(base.TestCase):
         result = self.store_delete('nope', image_id, fail_ok=True)
         self.assertCommandFailed(
             result, 1, 'Store nope does not exist on this cloud; its stores '
-            'are: fast, cheap, archive.')
+            'are: archive, cheap, fast.')
         self.assertEqual('', result.stdout)
 
     def test_not_in_store_says_where_it_is(self):
@@ -64,9 +64,8 @@ class TestRefusals(base.TestCase):
         image_id = self.create_image(('cheap',))
         result = self.store_delete('cheap', image_id, fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'Store cheap holds the only copy of image %s; '
-            'refusing to remove it. To delete the image, use "openstack '
-            'image delete".' % image_id)
+            result, 1, 'Store cheap holds the only copy of image %s; it is '
+            'kept.' % image_id)
         self.assertEqual('failed', result.json()[0]['Result'])
 
     def test_deactivated_image(self):
@@ -128,7 +127,8 @@ class TestNonAdmin(base.TestCase):
         result = self.store_delete('cheap', image_id, cloud=base.MEMBER,
                                    fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'No image with name or ID %s.' % image_id)
+            result, 1, 'No image with name or ID %s (deleted, or not visible to you).'
+            % image_id)
 
     def test_policy_refuses_member(self):
         image_id = self.create_image()
@@ -137,10 +137,10 @@ class TestNonAdmin(base.TestCase):
         result = self.store_delete('cheap', image_id, cloud=base.MEMBER,
                                    fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'Not authorized to remove image %s from store cheap '
-            '(policy "get_image_location", admin-only by default) (HTTP '
-            '403: You are not authorized to complete get_image_location '
-            'action.)' % image_id)
+            result, 1, 'Image %s could not be locked against other runs '
+            '(PATCH /v2/images/%s: HTTP 403' % (image_id, image_id),
+            'needs policy delete_image_location too (admin-only by '
+            'default)')
 
 
 class TestModes(base.TestCase):
@@ -148,7 +148,7 @@ class TestModes(base.TestCase):
     def test_dry_run_sends_no_delete(self):
         image_id = self.create_image()
         result = self.store_delete('cheap', image_id, extra=['--dry-run'])
-        self.assertEqual([('would remove', ['archive', 'fast'])],
+        self.assertEqual([('would-remove', ['archive', 'fast'])],
                          [(r['Result'], r['Remaining Stores'])
                           for r in result.json()])
 
@@ -184,11 +184,12 @@ class TestModes(base.TestCase):
         del self.expected[image_id]
         for store in ('fast', 'archive'):
             (self.cloud.store_dirs[store] / image_id).unlink()
-        result = self.store_delete('cheap', image_id, fail_ok=True,
-                                   extra=['--verify-data'])
+        # The data proof is on by default.
+        result = self.store_delete('cheap', image_id, fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'The copy in store cheap was removed; Image %s lists '
-            'stores archive, fast, yet its data cannot be read' % image_id)
+            result, 1, 'The copy in store cheap was removed, but the '
+            "image's data cannot be read now (GET /v2/images/%s/file "
+            'answered 204 (no data))' % image_id)
         row = result.json()[0]
         self.assertEqual(('failed', ['archive', 'fast']),
                          (row['Result'], row['Remaining Stores']))

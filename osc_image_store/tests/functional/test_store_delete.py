@@ -56,6 +56,6 @@ class TestStoreDelete(base.TestCase):
             result, 1,
             'Image %s is not in store cheap; it is in: archive, fast.'
             % ids[1],
-            'Failed to remove 1 of 3 images from store cheap')
+            '1 of 3 images were not removed from store cheap')
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r['Result'] for r in result.json()])
