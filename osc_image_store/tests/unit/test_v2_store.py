@@ -9,347 +9,351 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+"""``openstack image store delete``: parsing, exit codes, output formats."""
 
-import argparse
-import io
 import json
+import signal
 
-from openstack import exceptions as sdk_exc
-from osc_lib import exceptions
-from osc_lib.test import base as osc_base
-import testtools
-
-from osc_image_store.sdk import proxy
-
+from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
+from osc_image_store.tests.unit import command
 from osc_image_store.v2 import store
 
-V2 = base.V2
-COLUMNS = ('ID', 'Name', 'Store', 'Result', 'Remaining Stores', 'Reason')
+COLUMNS = ['ID', 'Name', 'Store', 'Result', 'Remaining Stores', 'Reason']
 
 
-class CommandTestCase(base.TestCase, osc_base.TestCommand):
-    """A command of this plugin on a real proxy (requests-mock HTTP)."""
+class DeleteCase(command.CommandTestCase):
 
     command_class = store.DeleteImageFromStore
 
     def setUp(self):
         super().setUp()
-        self.app.client_manager.image_store = self.proxy
-        self.cmd = self.command_class(self.app, None)
-
-
-class TestDeleteImageFromStore(CommandTestCase):
-
-    def setUp(self):
-        super().setUp()
         self.mock_stores()
+        self.body = base.image_body()
+        self.iid = self.body['id']
 
-    def add(self, name, stores=('fast', 'cheap', 'archive'), delete=204,
-            text=None):
-        body = base.image_body(name=name, stores=stores)
-        left = [s for s in stores if s != 'cheap']
-        self.mock_image(body, base.image_body(name=name, stores=left))
-        if delete:
-            self.mock_store_delete('cheap', body['id'], delete, text,
-                                   html=True)
-        return body['id']
 
-    def parse(self, *args):
-        return self.check_parser(self.cmd, list(args), [])
+class TestParser(DeleteCase):
 
-    def test_parser(self):
-        parsed = self.check_parser(
-            self.cmd, ['--store', 'cheap', 'a', 'b', '--dry-run'],
-            [('store', 'cheap'), ('images', ['a', 'b']), ('dry_run', True),
-             ('ignore_missing', False), ('verify_data', False)])
-        self.assertEqual('cheap', parsed.store)
+    def test_defaults(self):
+        self.check_parser(self.cmd, ['--store', 'cheap', 'a', 'b'], [
+            ('store', 'cheap'), ('images', ['a', 'b']),
+            ('all_images', False), ('project', None), ('parallel', 4),
+            ('dry_run', False), ('ignore_missing', False),
+            ('verify_data', True), ('allow_read_only_copies', False)])
 
-    def test_parser_errors(self):
+    def test_options(self):
+        self.check_parser(self.cmd, [
+            '--store', 'cheap', '--all-images', '--project', 'p',
+            '--parallel', '10', '--dry-run', '--ignore-missing',
+            '--no-verify-data', '--allow-read-only-copies'], [
+            ('images', ()), ('all_images', True), ('project', 'p'),
+            ('parallel', 10), ('dry_run', True), ('ignore_missing', True),
+            ('verify_data', False), ('allow_read_only_copies', True)])
+        self.check_parser(self.cmd, ['--store', 'cheap', '--parallel', '1',
+                                     'a'], [('parallel', 1)])
+
+    def test_usage_errors_exit_2_before_any_request(self):
         for args in ([], ['a'], ['--store', 'cheap'],
-                     ['--store', '', 'a'], ['--store', '../images', 'a'],
-                     ['--store', 'os_glance_staging_store', 'a'],
-                     ['--store', 'cheap', '']):
-            self.assertRaises(osc_base.ParserException, self.parse, *args)
+                     ['--store', 'cheap', '--all-images', 'a'],
+                     ['--store', 'cheap', ''],
+                     ['--store', 'cheap', 'a\x01b'],
+                     ['--store', 'cheap', '--parallel', '0', 'a'],
+                     ['--store', 'cheap', '--parallel', '11', 'a'],
+                     ['--store', 'cheap', '--parallel', 'x', 'a'],
+                     ['--store', 'cheap', '--all-images', '--project', ' '],
+                     ['--store', 'cheap', '--verify-data',
+                      '--no-verify-data', 'a']):
+            self.assertEqual(2, self.run_cmd(*args), args)
+        for value in hostile.STORES:
+            self.assertEqual(2, self.run_cmd('--store', value, 'a'), value)
         self.assertEqual([], self.sent())
+        self.assertIn('usage: check_parser', self.stderr.getvalue())
 
-    def test_two_images(self):
-        ids = [self.add('a'), self.add('b')]
-        columns, data = self.cmd.take_action(
-            self.parse('--store', 'cheap', *ids))
-        self.assertEqual(COLUMNS, columns)
-        self.assertEqual(
-            [(ids[0], 'a', 'cheap', 'removed', 'archive, fast', None),
-             (ids[1], 'b', 'cheap', 'removed', 'archive, fast', None)],
-            [(r[0], r[1], r[2], r[3], r[4].human_readable(), r[5])
-             for r in data])
-        self.assertEqual(['archive', 'fast'], data[0][4].machine_readable())
-        # Sent concurrently (--parallel 4 by default): order not fixed.
-        self.assertEqual(sorted('%s/stores/cheap/%s' % (V2, i) for i in ids),
-                         sorted(self.deletes()))
-
-    def test_failure_among_three_runs_the_others_then_fails(self):
-        ids = [self.add('a'), self.add('b', stores=('fast',), delete=None),
-               self.add('c')]
-        parsed = self.parse('--store', 'cheap', '-f', 'json', *ids)
-        self.cmd.app.stdout = io.StringIO()
-        exc = self.assertRaises(exceptions.CommandError, self.cmd.run,
-                                parsed)
-        self.assertEqual('Failed to remove 1 of 3 images from store cheap',
-                         str(exc))
-        rows = json.loads(self.cmd.app.stdout.getvalue())
-        self.assertEqual(['removed', 'failed', 'removed'],
-                         [r['Result'] for r in rows])
-        self.assertEqual(['fast'], rows[1]['Remaining Stores'])
-        self.assertEqual('Image %s is not in store cheap; it is in: fast.'
-                         % ids[1], rows[1]['Reason'])
-        self.assertEqual(2, len(self.deletes()))
-
-    def test_success_returns_zero(self):
-        image_id = self.add('a')
-        self.cmd.app.stdout = io.StringIO()
-        self.assertEqual(0, self.cmd.run(self.parse(
-            '--store', 'cheap', '-f', 'value', '-c', 'Result', image_id)))
-        self.assertEqual('removed\n', self.cmd.app.stdout.getvalue())
-
-    def test_dry_run(self):
-        image_id = self.add('a', delete=None)
-        columns, data = self.cmd.take_action(
-            self.parse('--store', 'cheap', '--dry-run', image_id))
-        self.assertEqual('would remove', data[0][3])
-        self.assertEqual([], self.deletes())
-
-    def test_ignore_missing(self):
-        image_id = self.add('a', stores=('fast', 'archive'), delete=None)
-        columns, data = self.cmd.take_action(
-            self.parse('--store', 'cheap', '--ignore-missing', image_id))
-        self.assertEqual('absent', data[0][3])
-        self.assertEqual(0, self.cmd._failed)
-
-    def test_unknown_store_is_a_command_error(self):
-        exc = self.assertRaises(
-            exceptions.CommandError, self.cmd.take_action,
-            self.parse('--store', 'nope', 'a'))
-        self.assertEqual('Store nope does not exist on this cloud; its '
-                         'stores are: fast, cheap, archive.', str(exc))
-        self.assertEqual([('GET', V2 + '/info/stores')], self.sent())
-
-    def test_multistore_off_said_once(self):
-        self.mock_stores(status=404, body={})
-        exc = self.assertRaises(
-            exceptions.CommandError, self.cmd.take_action,
-            self.parse('--store', 'cheap', 'a', 'b'))
-        self.assertIn('Multi-store is not enabled on this cloud', str(exc))
-        self.assertEqual(1, len(self.sent()))
-
-    def test_help_documents_exit_codes(self):
-        help_text = self.cmd.get_parser('image store delete').format_help()
-        self.assertIn('Exit codes: 0', help_text)
-        self.assertIn('130', help_text)
-
-
-class TestListStore(CommandTestCase):
-
-    command_class = store.ListStore
-
-    def run_cmd(self, *args):
-        return self.cmd.take_action(self.check_parser(self.cmd, list(args),
-                                                      []))
-
-    def test_list(self):
-        self.mock_stores()
-        columns, rows = self.run_cmd()
-        self.assertEqual(('ID', 'Description', 'Default', 'Read Only'),
-                         columns)
-        self.assertEqual([('fast', 'fast file store', True, False),
-                          ('cheap', 'cheap file store', False, False),
-                          ('archive', 'archive file store', False, True)],
-                         rows)
-        self.assertEqual([('GET', V2 + '/info/stores')], self.sent())
-
-    def test_long(self):
-        self.http.get(V2 + '/info/stores/detail',
-                      json=base.load('stores_detail.json'))
-        columns, rows = self.run_cmd('--long')
-        self.assertEqual(('ID', 'Description', 'Default', 'Read Only',
-                          'Type', 'Weight'), columns)
-        self.assertEqual(('archive', 'archive file store', False, True,
-                          'file', 0), rows[2])
-        self.assertEqual([('GET', V2 + '/info/stores/detail')], self.sent())
-
-    def test_long_refused_falls_back(self):
-        self.http.get(V2 + '/info/stores/detail', status_code=403,
-                      json={'message': 'You are not authorized',
-                            'code': '403 Forbidden', 'title': 'Forbidden'})
-        self.mock_stores()
-        with self.assertLogs('osc_image_store.v2.store', 'WARNING') as logs:
-            columns, rows = self.run_cmd('--long')
-        self.assertEqual(1, len(logs.output))
-        self.assertIn('does not let you read store details', logs.output[0])
-        self.assertEqual(('ID', 'Description', 'Default', 'Read Only'),
-                         columns)
-        self.assertEqual(3, len(rows))
-
-    def test_image_data_column(self):
-        self.mock_stores()
-        body = base.image_body(stores=('fast', 'archive'))
-        self.mock_image(body)
-        columns, rows = self.run_cmd('--image', body['id'])
-        self.assertEqual('Image Data', columns[-1])
-        self.assertEqual([('fast', True), ('cheap', False),
-                          ('archive', True)],
-                         [(r[0], r[-1]) for r in rows])
-
-    def test_multistore_off(self):
-        self.mock_stores(status=404, body={})
-        exc = self.assertRaises(exceptions.CommandError, self.run_cmd)
-        self.assertIn('Multi-store is not enabled on this cloud', str(exc))
-
-    def test_unknown_image(self):
-        self.mock_stores()
-        self.http.get(V2 + '/images', json={'images': []})
-        exc = self.assertRaises(exceptions.CommandError, self.run_cmd,
-                                '--image', 'ghost')
-        self.assertEqual('No image with name or ID ghost.', str(exc))
-
-
-class TestDeleteAllImages(CommandTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.mock_stores()
-        self.shared = base.image_body(name='shared')
-        self.solo = base.image_body(name='solo', stores=('cheap',))
-        self.elsewhere = base.image_body(name='elsewhere',
-                                         stores=('fast', 'archive'))
-        self.hidden = base.image_body(name='hidden')
-        self.hidden['os_hidden'] = True
-        pages = {'false': [self.shared, self.solo, self.elsewhere],
-                 'true': [self.hidden]}
-
-        def listing(request, context):
-            # One page per pass; the page after the marker is empty.
-            if 'marker' in request.qs:
-                return {'images': []}
-            return {'images': pages[request.qs['os_hidden'][0]]}
-
-        self.http.get(V2 + '/images', json=listing)
-        for body in (self.shared, self.hidden):
-            self.mock_image(base.image_body(name=body['name'],
-                                            stores=('fast', 'archive')))
-            self.mock_store_delete('cheap', body['id'])
-
-    def run_cmd(self, *args):
-        return self.cmd.take_action(self.check_parser(
-            self.cmd, ['--store', 'cheap', '--all-images', *args], []))
-
-    def test_selects_by_store_and_skips_only_copies(self):
-        columns, rows = self.run_cmd()
-        self.assertEqual([('shared', 'removed'), ('solo', 'skipped'),
-                          ('hidden', 'removed')],
-                         [(r[1], r[3]) for r in rows])
-        self.assertEqual(0, self.cmd._failed)
-        self.assertEqual(
-            ['%s/stores/cheap/%s' % (V2, self.shared['id']),
-             '%s/stores/cheap/%s' % (V2, self.hidden['id'])],
-            sorted(self.deletes(), key=[
-                '%s/stores/cheap/%s' % (V2, self.shared['id']),
-                '%s/stores/cheap/%s' % (V2, self.hidden['id'])].index))
-        queries = [r.qs for r in self.requests()
-                   if r.path == '/v2/images' and 'marker' not in r.qs]
-        self.assertEqual([{'os_hidden': ['false'], 'limit': ['200']},
-                          {'os_hidden': ['true'], 'limit': ['200']}],
-                         queries)
-
-    def test_three_requests_per_image_at_most(self):
-        self.run_cmd('--parallel', '1')
-        per_image = [r for r in self.requests()
-                     if self.shared['id'] in r.url]
-        self.assertEqual(['DELETE', 'GET'], [r.method for r in per_image])
-
-    def test_project_by_id_when_lookup_forbidden(self):
-        identity = self.app.client_manager.sdk_connection.identity
-        identity.find_project.side_effect = \
-            sdk_exc.ForbiddenException('no')
-        self.run_cmd('--project', 'p-1', '--dry-run')
-        self.assertEqual(['p-1', 'p-1'],
-                         [r.qs['owner'][0] for r in self.requests()
-                          if r.path == '/v2/images' and 'marker' not in r.qs])
-        self.assertEqual([], self.deletes())
-
-    def test_project_unknown(self):
-        identity = self.app.client_manager.sdk_connection.identity
-        identity.find_project.side_effect = \
-            sdk_exc.NotFoundException('no')
-        exc = self.assertRaises(exceptions.CommandError, self.run_cmd,
-                                '--project', 'ghost')
-        self.assertEqual('No project with name or ID ghost', str(exc))
+    def test_parallel_message(self):
+        self.run_cmd('--store', 'cheap', '--parallel', '11', 'a')
+        self.assertIn("argument --parallel: must be a whole number from 1 "
+                      "to 10, not '11'", self.stderr.getvalue())
 
     def test_project_needs_all_images(self):
-        parsed = self.check_parser(
-            self.cmd, ['--store', 'cheap', '--project', 'p', 'img'], [])
-        exc = self.assertRaises(SystemExit, self.cmd.take_action, parsed)
-        self.assertEqual(2, exc.code)
+        self.assertEqual(2, self.run_cmd('--store', 'cheap', '--project',
+                                         'p', 'a'))
+        self.assertIn('error: --project can only be used with --all-images',
+                      self.stderr.getvalue())
         self.assertEqual([], self.sent())
 
     def test_unknown_column_before_any_request(self):
-        parsed = self.check_parser(
-            self.cmd, ['--store', 'cheap', '-c', 'Nope', 'img'], [])
-        exc = self.assertRaises(exceptions.CommandError,
-                                self.cmd.take_action, parsed)
-        self.assertIn('No column Nope; columns are: ID, Name', str(exc))
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '-c', 'Nope',
+                                         'a'))
+        self.assertEqual('No column Nope; columns are: ID, Name, Store, '
+                         'Result, Remaining Stores, Reason', self.error)
         self.assertEqual([], self.sent())
 
+
+class TestOutput(DeleteCase):
+
+    def remove(self, *args):
+        self.mock_chunk(self.body)
+        code = self.run_cmd('--store', 'cheap', *args, self.iid)
+        self.assertEqual(0, code)
+        return self.stdout.getvalue()
+
+    def test_value_of_an_empty_reason_is_an_empty_line(self):
+        self.assertEqual('\n', self.remove('-f', 'value', '-c', 'Reason'))
+
+    def test_value_of_remaining_stores(self):
+        self.assertEqual('archive,fast\n', self.remove(
+            '-f', 'value', '-c', 'Remaining Stores'))
+
+    def test_value_row(self):
+        self.assertEqual('%s cirros cheap removed archive,fast \n' % self.iid,
+                         self.remove('-f', 'value'))
+
+    def test_csv(self):
+        self.assertEqual(
+            '"ID","Name","Store","Result","Remaining Stores","Reason"\n'
+            '"%s","cirros","cheap","removed","archive,fast",""\n' % self.iid,
+            self.remove('-f', 'csv').replace('\r\n', '\n'))
+
+    def test_json_keeps_lists_and_null(self):
+        self.assertEqual(
+            [{'ID': self.iid, 'Name': 'cirros', 'Store': 'cheap',
+              'Result': 'removed', 'Remaining Stores': ['archive', 'fast'],
+              'Reason': None}], json.loads(self.remove('-f', 'json')))
+
+    def test_yaml_keeps_lists_and_null(self):
+        out = self.remove('-f', 'yaml')
+        self.assertIn('Remaining Stores:\n  - archive\n  - fast\n', out)
+        self.assertIn('Reason: null\n', out)
+
+    def test_table(self):
+        out = self.remove()
+        self.assertIn('| removed | archive, fast    |        |', out)
+
+    def test_no_progress_line_off_a_terminal(self):
+        self.remove()
+        self.assertEqual('', self.stderr.getvalue())
+
+
+class TestExitCodes(DeleteCase):
+
+    def test_failure_among_three(self):
+        one, two = base.image_body('one'), base.image_body('two')
+        solo = base.with_stores(self.body, 'cheap')
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s,%s'
+            % (one['id'], self.iid, two['id']),
+            [{'json': base.listing(*b)} for b in (
+                [one, solo, two], [base.locked(one), base.locked(two)],
+                [base.with_stores(base.locked(one), 'fast'),
+                 base.with_stores(base.locked(two), 'fast')])])
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s'
+            % (one['id'], two['id']),
+            [{'json': base.listing(*b)} for b in (
+                [base.locked(one), base.locked(two)],
+                [base.with_stores(base.locked(one), 'fast'),
+                 base.with_stores(base.locked(two), 'fast')])])
+        for body in (one, two):
+            self.mock_patch(body, base.locked(body), body)
+            self.mock_store_delete('cheap', body['id'])
+            self.mock_file(body['id'])
+        code = self.run_cmd('--store', 'cheap', '-f', 'json', one['id'],
+                            self.iid, two['id'])
+        self.assertEqual(1, code)
+        self.assertEqual('1 of 3 images were not removed from store cheap, '
+                         'or their outcome is unverified or unknown (see '
+                         'Result and Reason)', self.error)
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual(['removed', 'failed', 'removed'],
+                         [r['Result'] for r in rows])
+        self.assertEqual(['cheap'], rows[1]['Remaining Stores'])
+        self.assertIn('ERROR Image %s: failed' % self.iid,
+                      self.logs.output)
+        self.assertEqual(2, len(self.deletes()))
+
+    def test_dry_run_failure(self):
+        self.mock_listing([base.with_stores(self.body, 'cheap')])
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--dry-run',
+                                         self.iid))
+        self.assertEqual('Dry run: 1 of 1 images could not be removed from '
+                         'store cheap', self.error)
+
+    def test_absent_is_a_success(self):
+        self.mock_listing([base.with_stores(self.body, 'fast')])
+        self.assertEqual(0, self.run_cmd(
+            '--store', 'cheap', '--ignore-missing', '-f', 'value', '-c',
+            'Result', self.iid))
+        self.assertEqual('absent\n', self.stdout.getvalue())
+
+    def test_unknown_store(self):
+        self.assertEqual(1, self.run_cmd('--store', 'nope', 'a'))
+        self.assertEqual('Store nope does not exist on this cloud; its '
+                         'stores are: archive, cheap, fast.', self.error)
+        self.assertEqual([base.STORES], self.sent())
+
+    def test_multistore_off(self):
+        self.mock_stores(status=404, body={})
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', 'a', 'b'))
+        self.assertIn('Multi-store is not enabled on this cloud', self.error)
+        self.assertEqual([base.STORES], self.sent())
+
+    def test_second_ctrl_c_reports_in_flight_as_unknown(self):
+        held = base.locked(self.body)
+
+        def read_back(request, context):
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+            return base.listing(held)
+
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(self.body)}, {'json': base.listing(held)},
+             {'json': read_back}])
+        self.mock_patch(self.body, held, self.body)
+        self.mock_store_delete('cheap', self.iid)
+        code = self.run_cmd('--store', 'cheap', '-f', 'json', self.iid)
+        self.assertEqual(130, code)
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual([(self.iid, 'unknown', None)],
+                         [(r['ID'], r['Result'], r['Remaining Stores'])
+                          for r in rows])
+        self.assertIn('Interrupted while the removal of image %s from store '
+                      'cheap was in flight' % self.iid, rows[0]['Reason'])
+        # The DELETE may still be carried out: its lock stays.
+        self.assertNotIn(base.remove_lock(self.iid), self.sent())
+        self.assertIn('ERROR Interrupted: 1 image(s) reported above (1 '
+                      'failed, unverified or unknown); the others were not '
+                      'started.', self.logs.output)
+
+    def test_first_ctrl_c_starts_no_delete(self):
+        held = base.locked(self.body)
+
+        def confirm(request, context):
+            signal.raise_signal(signal.SIGINT)
+            return base.listing(held)
+
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(self.body)}, {'json': confirm}])
+        self.mock_patch(self.body, held, self.body)
+        self.assertEqual(130, self.run_cmd('--store', 'cheap', '-f', 'json',
+                                           self.iid))
+        self.assertEqual([], json.loads(self.stdout.getvalue()))
+        self.assertEqual([], self.deletes())
+        self.assertEqual(base.remove_lock(self.iid), self.sent()[-1])
+        self.assertIn('the others were not started', self.logs.output)
+
+
+class TestAllImages(DeleteCase):
+
+    def setUp(self):
+        super().setUp()
+        self.shared = base.image_body('shared')
+        self.solo = base.image_body('solo', stores=('cheap',))
+        self.elsewhere = base.image_body('elsewhere', stores=('fast',))
+        self.hidden = base.image_body('hidden', os_hidden=True)
+
+    def listings(self, owner=None):
+        query = '&owner=' + owner if owner else ''
+        for hidden, bodies in (
+                ('false', [self.shared, self.solo, self.elsewhere]),
+                ('true', [self.hidden])):
+            url = base.V2 + '/images?limit=200&os_hidden=' + hidden + query
+            self.http.get(url, [{'json': base.listing(*bodies)},
+                                {'json': base.listing()}])
+
+    def test_selects_by_store_hidden_included_sole_copy_skipped(self):
+        self.listings()
+        self.mock_chunk(self.shared, self.solo, self.hidden)
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s'
+            % (self.shared['id'], self.hidden['id']),
+            [{'json': base.listing(base.locked(self.shared),
+                                   base.locked(self.hidden))},
+             {'json': base.listing(
+                 base.with_stores(base.locked(self.shared), 'fast'),
+                 base.with_stores(base.locked(self.hidden), 'fast'))}])
+        self.assertEqual(0, self.run_cmd(
+            '--store', 'cheap', '--all-images', '-f', 'value', '-c', 'Name',
+            '-c', 'Result'))
+        self.assertEqual('shared removed\nsolo skipped\nhidden removed\n',
+                         self.stdout.getvalue())
+        self.assertEqual(sorted([base.store_delete(self.shared['id']),
+                                 base.store_delete(self.hidden['id'])]),
+                         sorted(s for s in self.sent()
+                                if s.startswith('DELETE')))
+
+    def test_empty_selection_prints_nothing_but_warns(self):
+        self.solo, self.shared, self.hidden = (self.elsewhere,) * 3
+        self.listings()
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--all-images',
+                                         '-f', 'value'))
+        self.assertEqual('', self.stdout.getvalue())
+        self.assertIn('WARNING No image to remove from store cheap.',
+                      self.logs.output)
+        self.assertEqual([], self.deletes())
+
+    def mock_identity(self):
+        self.http.get(base.IDENTITY, json={'version': {
+            'id': 'v3.14', 'status': 'stable',
+            'links': [{'rel': 'self', 'href': base.IDENTITY + '/'}]}})
+
+    def test_project_by_name(self):
+        self.mock_identity()
+        self.http.get(base.IDENTITY + '/projects/demo', status_code=404,
+                      json={'error': {'code': 404}})
+        self.http.get(base.IDENTITY + '/projects?name=demo', json={
+            'projects': [{'id': 'p-1', 'name': 'demo'}]})
+        self.solo, self.shared, self.hidden = (self.elsewhere,) * 3
+        self.listings(owner='p-1')
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--all-images',
+                                         '--project', 'demo'))
+        self.assertEqual(
+            ['GET /v2/images?limit=200&os_hidden=%s&owner=p-1' % hidden
+             for hidden in ('False', 'True')],
+            [s for s in self.sent() if s.startswith('GET /v2/images?')
+             and 'marker' not in s])
+
+    def test_project_lookup_forbidden_takes_an_id(self):
+        self.mock_identity()
+        for url in ('/projects/p-9', '/projects?name=p-9'):
+            self.http.get(base.IDENTITY + url, status_code=403,
+                          json={'error': {'code': 403}})
+        self.solo, self.shared, self.hidden = (self.elsewhere,) * 3
+        self.listings(owner='p-9')
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--all-images',
+                                         '--project', 'p-9'))
+        self.assertEqual(
+            ['GET /v2/images?limit=200&os_hidden=%s&owner=p-9' % hidden
+             for hidden in ('False', 'True')],
+            [s for s in self.sent() if s.startswith('GET /v2/images?')
+             and 'marker' not in s])
+
+    def test_project_unknown(self):
+        self.mock_identity()
+        self.http.get(base.IDENTITY + '/projects/ghost', status_code=404,
+                      json={})
+        self.http.get(base.IDENTITY + '/projects?name=ghost',
+                      json={'projects': []})
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--all-images',
+                                         '--project', 'ghost'))
+        self.assertEqual('No project with name or ID ghost', self.error)
+        self.assertEqual([], [s for s in self.sent() if '/v2/' in s
+                              and s != base.STORES])
+
     def test_listing_failure_keeps_the_report(self):
-        self.http.get(V2 + '/images', [
-            {'json': {'images': [self.shared], 'next':
-                      '/v2/images?marker=%s&limit=200&os_hidden=false'
-                      % self.shared['id']}},
-            {'status_code': 500, 'json': {'message': 'db down'},
-             'headers': {'Content-Type': 'application/json'}},
-        ])
-        parsed = self.check_parser(
-            self.cmd, ['--store', 'cheap', '--all-images', '--parallel', '1',
-                       '-f', 'json'], [])
-        self.cmd.app.stdout = io.StringIO()
-        exc = self.assertRaises(exceptions.CommandError, self.cmd.run,
-                                parsed)
-        self.assertIn('Stopped after 1 image(s), reported above:', str(exc))
-        self.assertIn('db down', str(exc))
-        rows = json.loads(self.cmd.app.stdout.getvalue())
+        page2 = '/v2/images?limit=200&marker=%s&os_hidden=False' % (
+            self.shared['id'])
+        self.http.get(base.V2 + '/images?limit=200&os_hidden=false', [
+            {'json': dict(base.listing(self.shared), next=page2)},
+            base.glance_error(500, 'db down')])
+        self.mock_chunk(self.shared)
+        code = self.run_cmd('--store', 'cheap', '--all-images', '-f', 'json')
+        self.assertEqual(1, code)
+        self.assertIn('Stopped after 1 image(s), reported above:',
+                      self.error)
+        self.assertIn('db down', self.error)
         self.assertEqual([(self.shared['id'], 'removed')],
-                         [(r['ID'], r['Result']) for r in rows])
-
-    def test_parser(self):
-        for args in (['--store', 'cheap'],
-                     ['--store', 'cheap', '--all-images', 'img'],
-                     ['--store', 'cheap', '--parallel', '0', 'img'],
-                     ['--store', 'cheap', '--parallel', 'x', 'img'],
-                     ['--store', 'cheap', '--parallel', '11', 'img'],
-                     ['--store', 'cheap', '--all-images', '--project', ''],
-                     ['--store', 'cheap', '--all-images', '--project', ' ']):
-            self.assertRaises(osc_base.ParserException, self.check_parser,
-                              self.cmd, args, [])
-        self.check_parser(self.cmd, ['--store', 'cheap', 'img'],
-                          [('parallel', 4), ('images', ['img']),
-                           ('all_images', False)])
-
-
-class TestProgress(testtools.TestCase):
-
-    def test_hidden_unless_terminal_table(self):
-        stream = io.StringIO()
-        parsed = argparse.Namespace(formatter='json')
-        progress = store._Progress.for_command(stream, parsed)
-        progress.update([])
-        progress.clear()
-        self.assertEqual('', stream.getvalue())
-
-    def test_shown_and_cleared(self):
-        stream = io.StringIO()
-        progress = store._Progress(stream)
-        removal = proxy.Removal('i', 'n', 'cheap', 'failed')
-        progress.update([removal])
-        progress.clear()
-        self.assertEqual('\r1 image(s) handled, 1 failed\r\x1b[K',
-                         stream.getvalue())
+                         [(r['ID'], r['Result'])
+                          for r in json.loads(self.stdout.getvalue())])
