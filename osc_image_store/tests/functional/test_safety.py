@@ -105,6 +105,17 @@ class TestRefusals(base.TestCase):
                          [(r['ID'], r['Result']) for r in result.json()])
         self.assertIn('cheap', self.cloud.files_in_stores(plain))
 
+    def test_names_with_other_operators_and_quotes(self):
+        # Glance reads name=neq:... as an (unknown) operator: 400.
+        ids = {name: self.create_image(name=name)
+               for name in ('neq:"x"', 'gt:1,2', 'in:"a","b"')}
+        result = self.store_delete('cheap', *ids)
+        for image_id in ids.values():
+            self.expect_removed(image_id, 'cheap')
+        self.assertEqual([(i, n, 'removed') for n, i in ids.items()],
+                         [(r['ID'], r['Name'], r['Result'])
+                          for r in result.json()])
+
     def test_missing_image(self):
         result = self.store_delete('cheap', 'isd-no-such-image',
                                    fail_ok=True)
