@@ -138,8 +138,8 @@ class TestNonAdmin(base.TestCase):
         result = self.store_delete('cheap', image_id, cloud=base.MEMBER,
                                    fail_ok=True)
         self.assertCommandFailed(
-            result, 1, 'No image with name or ID %s (deleted, or not visible to you).'
-            % image_id)
+            result, 1, 'No image with name or ID %s (deleted, or not '
+            'visible to you).' % image_id)
 
     def test_policy_refuses_member(self):
         image_id = self.create_image()
