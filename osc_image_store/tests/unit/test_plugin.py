@@ -9,24 +9,35 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+"""The OSC plugin contract, as OSC loads it."""
 
 import argparse
+from importlib import metadata
 from unittest import mock
+
+from openstackclient.common import clientmanager
 
 from osc_image_store import plugin
 from osc_image_store.sdk import proxy
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import store
 
 
 class TestPlugin(base.TestCase):
 
-    def test_contract(self):
-        self.assertEqual('image_store', plugin.API_NAME)
-        self.assertEqual('os_image_store_api_version',
-                         plugin.API_VERSION_OPTION)
-        self.assertEqual({'2': 'osc_image_store.sdk.proxy.Proxy'},
-                         plugin.API_VERSIONS)
-        self.assertEqual('2', plugin.DEFAULT_API_VERSION)
+    def test_osc_loads_it_as_an_extension(self):
+        self.assertIn(plugin, clientmanager.PLUGIN_MODULES)
+        # OSC drops an extension that reuses a core API name.
+        core = {e.name for e in metadata.entry_points(
+            group='openstack.cli.base')}
+        self.assertIn('image', core)
+        self.assertNotIn(plugin.API_NAME, core)
+
+    def test_commands_reachable(self):
+        commands = {e.name: e.load() for e in metadata.entry_points(
+            group='openstack.%s.v2' % plugin.API_NAME)}
+        self.assertEqual({'image_store_delete': store.DeleteImageFromStore,
+                          'image_store_list': store.ListStore}, commands)
 
     def test_make_client_uses_the_connection_session(self):
         instance = mock.Mock(sdk_connection=self.conn)
@@ -34,12 +45,16 @@ class TestPlugin(base.TestCase):
         self.assertIsInstance(client, proxy.Proxy)
         self.assertIs(self.conn.session, client.session)
         self.assertIs(self.conn, client._connection)
+        # The Connection class itself is left alone.
+        self.assertFalse(hasattr(type(self.conn), plugin.API_NAME))
         self.mock_stores()
         self.assertEqual(3, len(client.stores()))
+        self.assertEqual([base.STORES], self.sent())
 
-    def test_build_option_parser(self):
+    def test_api_version_option(self):
         parser = plugin.build_option_parser(argparse.ArgumentParser())
         self.assertEqual(
             '2', parser.parse_args([]).os_image_store_api_version)
         self.assertRaises(SystemExit, parser.parse_args,
                           ['--os-image-store-api-version', '1'])
+        self.assertIn("invalid choice: '1'", self.stderr.getvalue())

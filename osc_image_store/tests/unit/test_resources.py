@@ -9,6 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
+"""Resources built from recorded Glance 33 bodies."""
 
 import testtools
 
@@ -18,59 +19,83 @@ from osc_image_store.tests.unit import base
 
 class TestStore(testtools.TestCase):
 
-    def test_basic(self):
-        self.assertEqual('/info/stores', resources.Store.base_path)
-        self.assertEqual('stores', resources.Store.resources_key)
-        self.assertTrue(resources.Store.allow_list)
-        self.assertFalse(resources.Store.allow_delete)
-        self.assertFalse(resources.Store.allow_fetch)
-
-    def test_make_it_from_recorded_list(self):
+    def test_from_the_recorded_list(self):
         bodies = base.load('stores.json')['stores']
         stores = [resources.Store.existing(**b) for b in bodies]
         self.assertEqual(
-            [('fast', 'fast file store', True, False),
-             ('cheap', 'cheap file store', False, False),
-             ('archive', 'archive file store', False, True)],
-            [(s.id, s.description, s.is_default, s.is_read_only)
+            [('fast', 'fast file store', True, False, None),
+             ('cheap', 'cheap file store', False, False, None),
+             ('archive', 'archive file store', False, True, None)],
+            [(s.id, s.description, s.is_default, s.is_read_only, s.type)
              for s in stores])
 
-    def test_make_it_from_recorded_detail(self):
+    def test_from_the_recorded_detail(self):
         body = base.load('stores_detail.json')['stores'][2]
         store = resources.Store.existing(**body)
-        self.assertEqual(('archive', 'file', 0, True),
+        self.assertEqual(('archive', 'file', 0, True, '/srv/stores/archive'),
                          (store.id, store.type, store.weight,
-                          store.is_read_only))
-        self.assertEqual('/srv/stores/archive',
-                         store.properties['data_dir'])
+                          store.is_read_only, store.properties['data_dir']))
 
 
 class TestImage(testtools.TestCase):
 
-    def test_stores_from_recorded_image(self):
+    def image(self, **fields):
+        return base.image_resource(base.image_body(**fields))
+
+    def test_stores_of_the_recorded_image(self):
         image = base.image_resource(base.load('image.json'))
-        self.assertEqual(['fast', 'cheap', 'archive'], image.stores)
         self.assertEqual(['fast', 'cheap', 'archive'], image.store_ids)
         self.assertNotIn('stores', image.properties)
-        self.assertEqual('active', image.status)
 
     def test_no_stores_field(self):
-        image = base.image_resource(base.image_body(stores=None))
+        image = self.image(stores=None)
         self.assertIsNone(image.stores)
         self.assertEqual([], image.store_ids)
 
-    def test_store_list_formatter(self):
+    def test_store_list(self):
         self.assertEqual(['a', 'b'],
                          resources.StoreList.deserialize(' a, ,b,'))
-        self.assertEqual(['a'], resources.StoreList.deserialize(['a']))
+        self.assertEqual(['a', '1'], resources.StoreList.deserialize(
+            ['a', 1]))
+        self.assertEqual([], resources.StoreList.deserialize(''))
 
     def test_store_locations(self):
-        body = base.image_body()
-        body['locations'] = [
+        image = self.image(locations=[
             {'url': 'file:///fast/x', 'metadata': {'store': 'fast'}},
             {'url': 'file:///old/x', 'metadata': {}},
-        ]
-        image = base.image_resource(body)
-        self.assertEqual({'fast': 'file:///fast/x'}, image.store_locations)
-        self.assertEqual(
-            {}, base.image_resource(base.image_body()).store_locations)
+            {'url': 'file:///cheap/1', 'metadata': {'store': 'cheap'}},
+            {'url': 'file:///cheap/2', 'metadata': {'store': 'cheap'}},
+            {'url': 'file:///none/x'}])
+        self.assertEqual({'fast': ['file:///fast/x'],
+                          'cheap': ['file:///cheap/1', 'file:///cheap/2']},
+                         image.store_locations)
+        self.assertEqual({}, self.image().store_locations)
+
+    def test_import_properties_of_the_recorded_image(self):
+        image = base.image_resource(base.load('image.json'))
+        self.assertEqual((None, [], []),
+                         (image.import_task, image.importing_to_stores,
+                          image.failed_import_stores))
+
+    def test_import_properties(self):
+        image = self.image(os_glance_import_task='t-1',
+                           os_glance_importing_to_stores='fast,cheap',
+                           os_glance_failed_import='archive')
+        self.assertEqual(('t-1', ['fast', 'cheap'], ['archive']),
+                         (image.import_task, image.importing_to_stores,
+                          image.failed_import_stores))
+
+    def test_listed_without_properties(self):
+        image = self.image()
+        image.properties = None
+        self.assertEqual((None, [], [], None),
+                         (image.import_task, image.importing_to_stores,
+                          image.failed_import_stores,
+                          image.get_property('osc_image_store_lock')))
+
+    def test_get_property(self):
+        image = self.image(color='red', count=3)
+        self.assertEqual(('red', '3', None),
+                         (image.get_property('color'),
+                          image.get_property('count'),
+                          image.get_property('missing')))

@@ -1,0 +1,128 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Output helpers of the commands: cells, progress line, Ctrl-C."""
+
+import io
+import signal
+import threading
+
+import testtools
+
+from osc_image_store.v2 import output
+
+
+class Terminal(io.StringIO):
+
+    def isatty(self):
+        return True
+
+
+class TestCell(testtools.TestCase):
+
+    def test_structured_formats_keep_lists_and_null(self):
+        for formatter in ('json', 'yaml'):
+            self.assertEqual(['a', 'b'], output.cell(('a', 'b'), formatter))
+            self.assertIsNone(output.cell(None, formatter))
+            self.assertIs(True, output.cell(True, formatter))
+
+    def test_table_joins_with_a_space(self):
+        self.assertEqual('a, b', output.cell(('a', 'b'), 'table'))
+        self.assertEqual('', output.cell(None, 'table'))
+        self.assertEqual('', output.cell((), 'table'))
+
+    def test_script_formats_join_without_a_space(self):
+        for formatter in ('value', 'csv', 'shell'):
+            self.assertEqual('a,b', output.cell(['a', 'b'], formatter))
+            self.assertEqual('', output.cell(None, formatter))
+            self.assertEqual('x', output.cell('x', formatter))
+
+
+class TestProgress(testtools.TestCase):
+
+    def test_only_for_a_table_on_a_terminal(self):
+        self.assertIsNotNone(output.Progress.for_command(
+            Terminal(), 'table', 3).stream)
+        self.assertIsNone(output.Progress.for_command(
+            Terminal(), 'json', 3).stream)
+        self.assertIsNone(output.Progress.for_command(
+            io.StringIO(), 'table', 3).stream)
+        self.assertIsNone(output.Progress.for_command(
+            object(), 'table', 3).stream)
+
+    def elapsed(self, progress, seconds):
+        progress.start -= seconds
+        progress.last -= seconds
+
+    def test_redrawn_at_most_every_fifth_of_a_second(self):
+        stream = Terminal()
+        progress = output.Progress(stream, 4)
+        progress.update(1, 0)
+        self.assertEqual('', stream.getvalue())
+        self.elapsed(progress, 10)
+        progress.update(2, 1)
+        self.assertEqual('\r\x1b[K2 of 4 image(s), 1 failed, 0.2/s, about '
+                         '10s left', stream.getvalue())
+        progress.update(3, 1)
+        self.assertEqual(1, stream.getvalue().count('\r'))
+
+    def test_without_a_total(self):
+        stream = Terminal()
+        progress = output.Progress(stream)
+        self.elapsed(progress, 10)
+        progress.update(2, 0)
+        self.assertEqual('\r\x1b[K2 image(s), 0 failed, 0.2/s',
+                         stream.getvalue())
+
+    def test_clear(self):
+        stream = Terminal()
+        progress = output.Progress(stream, 1)
+        progress.clear()
+        self.assertEqual('', stream.getvalue())
+        self.elapsed(progress, 1)
+        progress.update(1, 0)
+        progress.clear()
+        self.assertTrue(stream.getvalue().endswith('left\r\x1b[K'))
+        progress.clear()
+        self.assertEqual(2, stream.getvalue().count('\r'))
+
+    def test_silent(self):
+        progress = output.Progress(None, 1)
+        self.elapsed(progress, 1)
+        progress.update(1, 0)
+        progress.clear()
+        self.assertFalse(progress.shown)
+
+
+class TestStopOnSigint(testtools.TestCase):
+
+    def test_first_sets_the_event_second_interrupts(self):
+        before = signal.getsignal(signal.SIGINT)
+        event = threading.Event()
+        with output.StopOnSigint(event):
+            signal.raise_signal(signal.SIGINT)
+            self.assertTrue(event.is_set())
+            self.assertRaises(KeyboardInterrupt, signal.raise_signal,
+                              signal.SIGINT)
+        self.assertIs(before, signal.getsignal(signal.SIGINT))
+
+    def test_no_handler_outside_the_main_thread(self):
+        before = signal.getsignal(signal.SIGINT)
+        seen = []
+
+        def enter():
+            with output.StopOnSigint(threading.Event()):
+                seen.append(signal.getsignal(signal.SIGINT))
+
+        thread = threading.Thread(target=enter)
+        thread.start()
+        thread.join()
+        self.assertEqual([before], seen)
