@@ -17,6 +17,7 @@ import socket
 import time
 
 from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
 import testtools
 
 from osc_image_store.engine import lock
@@ -169,7 +170,7 @@ class TestTake(base.TestCase):
         held, contended, errors, written = self.take()
         self.assertEqual(({}, [], set()), (held, contended, written))
         self.assertEqual([self.iid], list(errors))
-        self.assertIn('403', errors[self.iid])
+        self.assertIsInstance(errors[self.iid], sdk_exc.ForbiddenException)
         self.assertEqual([base.add_lock(self.iid)], self.sent())
 
     def test_failed_confirming_read(self):

@@ -122,6 +122,43 @@ class TestExplain(OutcomeCase):
         self.assertFalse(outcome.is_clear(None))
 
 
+class TestExplainLockError(OutcomeCase):
+
+    def lock_error(self, answer):
+        self.mock_patch(self.body, answer)
+        try:
+            self.proxy.add_image_property(self.iid, 'osc_image_store_lock',
+                                          'x')
+        except (sdk_exc.SDKException, ks_exc.ClientException) as exc:
+            return outcome.explain_lock_error(exc, self.iid)
+        self.fail('no error')
+
+    def test_policy(self):
+        self.assertEqual(
+            'Image %s could not be locked against other runs (PATCH '
+            '/v2/images/%s: HTTP 403: You are not authorized to complete '
+            'modify_image action.); nothing was removed. Before removing a '
+            'copy, this command sets the image property '
+            'osc_image_store_lock, which needs the right to update the image '
+            '(policy modify_image); removing a copy needs policy '
+            'delete_image_location too (admin-only by default).'
+            % (self.iid, self.iid),
+            self.lock_error(base.glance_error(
+                403, 'You are not authorized to complete modify_image '
+                'action.', html=True)))
+
+    def test_server_error(self):
+        self.assertEqual(
+            'Image %s could not be locked against other runs (PATCH '
+            '/v2/images/%s: HTTP 500: db down); nothing was removed.'
+            % (self.iid, self.iid),
+            self.lock_error(base.glance_error(500, 'db down')))
+
+    def test_no_answer(self):
+        self.assertIn('(PATCH /v2/images/%s: HTTP -: ' % self.iid,
+                      self.lock_error(ks_exc.ConnectFailure))
+
+
 class TestClassify(OutcomeCase):
 
     def classify(self, error, after, **kwargs):

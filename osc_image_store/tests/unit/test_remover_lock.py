@@ -157,9 +157,10 @@ class TestOtherRuns(base.TestCase):
         row = self.run_engine([self.iid])[0]
         self.assertEqual(('failed', None), (row.result,
                                             row.remaining_stores))
-        self.assertIn('Image %s could not be locked against other runs '
-                      '(PATCH /v2/images/%s: ' % (self.iid, self.iid),
-                      row.reason)
+        self.assertTrue(row.reason.startswith(
+            'Image %s could not be locked against other runs (PATCH '
+            '/v2/images/%s: HTTP 403: Forbidden); nothing was removed.'
+            % (self.iid, self.iid)), row.reason)
         self.assertEqual([], self.deletes())
 
     def test_confirming_read_fails(self):
