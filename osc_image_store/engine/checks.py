@@ -49,17 +49,6 @@ def copies_outside(image: resources.Image, store: str) -> list[str]:
     return [s for s in image.store_ids if s != store]
 
 
-def locations_in(image: resources.Image, store: str) -> int | None:
-    """How many locations the image has in ``store``, when Glance says.
-
-    :returns: the count, or None when the cloud does not show locations
-        (``show_multiple_locations`` off, the default).
-    """
-    if not image.locations:
-        return None
-    return len(image.store_locations.get(store, []))
-
-
 def refusal(
     image: resources.Image, store: str,
     stores: ty.Mapping[str, resources.Store], *,

@@ -25,7 +25,6 @@ import typing as ty
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
-from osc_image_store.engine import checks
 from osc_image_store.engine import results
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
@@ -184,9 +183,8 @@ def classify(before: resources.Image, store: str, error: Exception | None,
                                              store))
         return Verdict(None, reason, left)
     if error is None:
-        count, now = checks.locations_in(before, store), checks.locations_in(
-            after, store)
-        if count and now is not None and 0 < now < count:
+        count, now = before.locations_in(store), after.locations_in(store)
+        if 0 < now < count:
             return Verdict(None, None, left, again=True)
         return Verdict(results.UNVERIFIED, (
             'The Images API accepted the removal of image %s from store %s '
@@ -235,7 +233,7 @@ def dry_run_note(image: resources.Image, store: str,
     if target.is_read_only:
         notes.append('store %s is read-only: Glance would drop the location '
                      'but leave the data' % store)
-    count = checks.locations_in(image, store)
+    count = image.locations_in(store)
     if count and count > 1:
         notes.append('store %s holds %d locations of the image; each is '
                      'removed' % (store, count))

@@ -358,7 +358,7 @@ class Proxy(_proxy.Proxy):
         image_id = image if isinstance(image, str) else image.id
         response = self.delete(
             identifiers.store_image_path(store, image_id),
-            headers={'Accept': 'application/json'}, connect_retries=0,
+            headers={'Accept': 'application/json'}, connect_retries=2,
             status_code_retries=0, retriable_status_codes=[])
         sdk_exc.raise_from_response(response)
 
@@ -368,6 +368,9 @@ class Proxy(_proxy.Proxy):
         Sends ``GET /v2/images/{image_id}/file`` with ``Range: bytes=0-0``.
         Glance answers 206 (or 200) with data when a copy can be read, 204
         when the image has no data, and 416 for an intact 0-byte image.
+        Stores that cannot read a range (``http``) make Glance answer 400:
+        the download is then sent without ``Range`` and closed after the
+        first byte.
 
         :param image: an image ID or resource.
         :returns: the HTTP status code, or 0 when a 200/206 answer carried
@@ -379,6 +382,10 @@ class Proxy(_proxy.Proxy):
         response = self.get('/images/%s/file' % image_id,
                             headers={'Range': 'bytes=0-0'}, stream=True,
                             raise_exc=False)
+        if response.status_code == 400:
+            response.close()
+            response = self.get('/images/%s/file' % image_id, stream=True,
+                                raise_exc=False)
         try:
             status = response.status_code
             if status in (200, 206) and not next(

@@ -82,11 +82,25 @@ class Image(_image.Image):
 
     @property
     def store_ids(self) -> list[str]:
-        """The stores holding the image's data.
+        """The stores holding the image's data, each once.
 
-        :returns: store IDs (possibly empty).
+        Glance lists a store once per location, so a store that holds two
+        locations of the image appears twice in ``stores``.
+
+        :returns: store IDs (possibly empty), in Glance's order.
         """
-        return list(self.stores or [])
+        return list(dict.fromkeys(self.stores or []))
+
+    def locations_in(self, store: str) -> int:
+        """How many locations of the image a store holds.
+
+        Read from ``stores`` (one entry per location) and, on clouds that
+        show them, from ``locations``.
+
+        :param store: a store ID.
+        """
+        return max(list(self.stores or []).count(store),
+                   len(self.store_locations.get(store, [])))
 
     @property
     def store_locations(self) -> dict[str, list[str]]:

@@ -88,6 +88,20 @@ class TestReadOnlyStore(OddTestCase):
         self.assertIn('cannot be read now', row['Reason'])
         self.assertEqual(1, result.rc)
 
+    def test_forced_removal_onto_a_live_url_is_proven(self):
+        # Glance answers 400 to a ranged read from an http store; the
+        # proof then reads the first byte of a plain download.
+        image_id, data = self.odd_image(('fast',), web=True)
+        result = self.delete_odd('fast', image_id,
+                                 extra=['--allow-read-only-copies'])
+        row = result.json()[0]
+        self.assertEqual(('removed', ['web'], None),
+                         (row['Result'], row['Remaining Stores'],
+                          row['Reason']), result)
+        self.assertEqual(0, result.rc)
+        self.assertIsNone(self.cloud.store_bytes('fast', image_id, ODD))
+        self.assertTrue(self.web_file(image_id))
+
 
 class TestTwoLocationsInOneStore(OddTestCase):
 
@@ -110,6 +124,19 @@ class TestTwoLocationsInOneStore(OddTestCase):
         self.assertFalse(second.exists())
         self.assertEqual(data, self.cloud.store_bytes('slow', image_id,
                                                       ODD))
+
+    def test_without_locations_shown_stores_lists_it_twice(self):
+        # The main Glance hides locations; "stores" names fast twice.
+        image_id = self.create_image(('fast', 'cheap'))
+        second = self.cloud.add_second_file_location(image_id, 'fast')
+        self.assertEqual(['cheap', 'fast', 'fast'],
+                         sorted(self.cloud.image_stores(image_id)))
+        result = self.store_delete('fast', image_id)
+        self.expect_removed(image_id, 'fast')
+        row = result.json()[0]
+        self.assertEqual(('removed', ['cheap']),
+                         (row['Result'], row['Remaining Stores']), result)
+        self.assertFalse(second.exists())
 
 
 class TestZeroByteImage(base.TestCase):
