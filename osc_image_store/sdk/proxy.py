@@ -358,7 +358,7 @@ class Proxy(_proxy.Proxy):
         image_id = image if isinstance(image, str) else image.id
         response = self.delete(
             identifiers.store_image_path(store, image_id),
-            headers={'Accept': 'application/json'}, connect_retries=2,
+            headers={'Accept': 'application/json'}, connect_retries=0,
             status_code_retries=0, retriable_status_codes=[])
         sdk_exc.raise_from_response(response)
 
