@@ -16,10 +16,10 @@ extensions = [
     'openstackdocstheme',
 ]
 
-# openstackdocstheme
-openstackdocs_repo_name = 'openstack/osc-image-store'
-openstackdocs_bug_project = 'osc-image-store'
-openstackdocs_bug_tag = 'releasenotes'
+# openstackdocstheme. No openstackdocs_bug_project, openstackdocs_bug_tag or
+# openstackdocs_repo_name: the project has neither a bug tracker nor an
+# opendev.org repository, and with them the theme would add "report a bug"
+# links (and source URLs) that lead nowhere.
 openstackdocs_auto_name = False
 
 project = 'osc-image-store Release Notes'
