@@ -194,16 +194,3 @@ class TestImportBlocker(base.TestCase):
         reason = self.blocker(os_glance_importing_to_stores='fast')
         self.assertIn('is being imported into store(s) fast (task %s, '
                       'processing)' % OLD_TASK, reason)
-
-
-class TestLocations(base.TestCase):
-
-    def test_counts_only_when_glance_shows_locations(self):
-        hidden = base.image_resource(base.image_body())
-        self.assertIsNone(checks.locations_in(hidden, 'cheap'))
-        shown = base.image_resource(base.image_body(
-            locations=base.locations(('cheap', 'file:///c/1'),
-                                     ('fast', 'file:///f/1'),
-                                     ('cheap', 'file:///c/2'))))
-        self.assertEqual(2, checks.locations_in(shown, 'cheap'))
-        self.assertEqual(0, checks.locations_in(shown, 'archive'))

@@ -349,6 +349,16 @@ class TestReadFirstByte(base.TestCase):
     def test_range_not_satisfiable(self):
         self.assertEqual(416, self.read(416))
 
+    def test_store_without_ranges_read_plainly(self):
+        # Glance answers 400 to a ranged read of an http store.
+        self.http.get('%s/images/%s/file' % (V2, self.body['id']), [
+            base.glance_error(400, 'Range not supported'),
+            {'status_code': 200, 'content': b'xyz'}])
+        self.assertEqual(200, self.proxy.read_first_byte(self.body['id']))
+        self.assertEqual([base.read_byte(self.body['id'])] * 2, self.sent())
+        self.assertEqual(['bytes=0-0', None],
+                         [r.headers.get('Range') for r in self.requests()])
+
     def test_transport_error_raises(self):
         self.http.get('%s/images/%s/file' % (V2, self.body['id']),
                       exc=ks_exc.ConnectTimeout)

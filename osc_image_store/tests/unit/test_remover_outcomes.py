@@ -140,6 +140,21 @@ class TestAfterTheDelete(base.TestCase):
              base.read_byte(self.iid), base.remove_lock(self.iid)],
             self.sent()[4:])
 
+    def test_store_listed_twice(self):
+        self.body['stores'] = self.held['stores'] = 'fast,cheap,cheap'
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(a)} for a in (
+                self.body, self.held,
+                base.with_stores(self.held, 'fast', 'cheap'),
+                base.with_stores(self.held, 'fast'))])
+        self.mock_patch(self.body, self.held, self.body)
+        self.mock_store_delete('cheap', self.iid)
+        self.mock_file(self.iid)
+        self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                 ('fast',), None), self.row())
+        self.assertEqual(2, len(self.deletes()))
+
     # -- failed ------------------------------------------------------------
 
     def test_proof_answers_no_data(self):

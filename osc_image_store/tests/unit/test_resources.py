@@ -52,6 +52,21 @@ class TestImage(testtools.TestCase):
         self.assertIsNone(image.stores)
         self.assertEqual([], image.store_ids)
 
+    def test_a_store_listed_twice_is_one_store_with_two_locations(self):
+        image = self.image(stores=('fast', 'cheap', 'cheap'))
+        self.assertEqual(['fast', 'cheap'], image.store_ids)
+        self.assertEqual((2, 1, 0), (image.locations_in('cheap'),
+                                     image.locations_in('fast'),
+                                     image.locations_in('archive')))
+
+    def test_locations_counted_where_glance_shows_them(self):
+        image = self.image(stores=('fast', 'cheap'), locations=[
+            {'url': 'file:///cheap/1', 'metadata': {'store': 'cheap'}},
+            {'url': 'file:///cheap/2', 'metadata': {'store': 'cheap'}},
+            {'url': 'file:///fast/1', 'metadata': {'store': 'fast'}}])
+        self.assertEqual((2, 1), (image.locations_in('cheap'),
+                                  image.locations_in('fast')))
+
     def test_store_list(self):
         self.assertEqual(['a', 'b'],
                          resources.StoreList.deserialize(' a, ,b,'))
