@@ -130,10 +130,6 @@ class TestOutput(DeleteCase):
         out = self.remove()
         self.assertIn('| removed | archive, fast    |        |', out)
 
-    def test_no_progress_line_off_a_terminal(self):
-        self.remove()
-        self.assertEqual('', self.stderr.getvalue())
-
 
 class TestExitCodes(DeleteCase):
 
