@@ -49,6 +49,20 @@ def copies_outside(image: resources.Image, store: str) -> list[str]:
     return [s for s in image.store_ids if s != store]
 
 
+def needs_copy(image: resources.Image, store: str,
+               stores: ty.Mapping[str, resources.Store]) -> bool:
+    """Whether the store holds the image's only copy that Glance manages.
+
+    True when the image is in ``store`` and every other copy (if any) is on
+    a read-only store: such an image must be copied elsewhere before its
+    copy in ``store`` may go.
+    """
+    if store not in image.store_ids:
+        return False
+    return all(s in stores and stores[s].is_read_only
+               for s in copies_outside(image, store))
+
+
 def refusal(
     image: resources.Image, store: str,
     stores: ty.Mapping[str, resources.Store], *,

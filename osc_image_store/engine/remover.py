@@ -29,8 +29,14 @@ For each chunk of images (default 20), in this order:
 Images locked by another run are retried until ``lock_wait`` runs out.
 Requests of a step run on ``parallel`` threads; one image never has two
 requests that change it in flight.  Rows come out in input order.
+
+With ``copy_to``, an image whose only copy is in the store is first copied
+there (:mod:`~osc_image_store.engine.copy`, at most ``max_copies`` at
+once, on threads of their own so that plain removals go on), and goes
+through the steps above once the copy is proven.
 """
 
+import collections
 from concurrent import futures
 import random
 import threading
@@ -38,21 +44,20 @@ import time
 import typing as ty
 
 from osc_image_store.engine import checks
+from osc_image_store.engine import copy as copy_mod
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
 from osc_image_store.engine import steps
 from osc_image_store.sdk import exceptions
-from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
 _ERRORS = outcome.REQUEST_ERRORS
 #: Options of a batch (re-exported for callers).
 Options = steps.Options
-#: Errors of an image argument that did not resolve to one image.
-_NOT_RESOLVED = (exceptions.ImageNotFound, exceptions.AmbiguousImage,
-                 exceptions.InvalidIdentifier)
+#: One output slot: [label, image ID or None, row or None while copying].
+_Slot = list
 
 
 class Remover(steps.Steps):
@@ -63,21 +68,34 @@ class Remover(steps.Steps):
     :param options: :class:`Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
         started; what is in flight finishes and is reported.
+    :ivar not_started: some images were not started because of ``stop``.
+    :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     """
 
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
                  options: Options = Options(),
                  stop: threading.Event | None = None):
-        if options.parallel < 1 or options.chunk_size < 1:
-            raise ValueError('parallel and chunk_size must be at least 1')
+        if (options.parallel < 1 or options.chunk_size < 1
+                or options.max_copies < 1):
+            raise ValueError('parallel, chunk_size and max_copies must be '
+                             'at least 1')
         self.proxy, self.store, self.options = proxy, store, options
         self.stop = stop or threading.Event()
         self.lock = lock_mod.Lock()
         self.not_started = False
+        self.bytes_copied = 0
         self._chunk: steps.Chunk | None = None
         self._seen: set[str] = set()
+        self._out: collections.deque[_Slot] = collections.deque()
+        self._copies: dict[str, futures.Future[copy_mod.Copied]] = {}
+        self._names: dict[str, str | None] = {}
         self.stores: dict[str, resources.Store] = {}
         self.target: resources.Store | None = None
+
+    @property
+    def copies_pending(self) -> int:
+        """Copies started or queued and not yet settled."""
+        return len(self._copies)
 
     def run(self, images: ty.Iterable[str | resources.Image],
             ) -> ty.Iterator[results.Removal]:
@@ -89,20 +107,32 @@ class Remover(steps.Steps):
             Removal`, one per distinct image, in input order.
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
             :class:`~osc_image_store.sdk.exceptions.StoreNotFound` or
-            :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier` before
-            any image; an error of ``images`` itself after the rows of the
-            images read before it.
+            :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier` (for
+            the store, or a ``copy_to`` store that is the same or
+            read-only) before any image; an error of ``images`` itself
+            after the rows of the images read before it.
         """
         all_stores = self.proxy.stores()
         self.target = self.proxy.find_store(self.store, all_stores)
         self.stores = {s.id: s for s in all_stores}
+        copy_to = self.options.copy_to
+        if copy_to is not None:
+            into = self.proxy.find_store(copy_to, all_stores)
+            if copy_to == self.store or into.is_read_only:
+                raise exceptions.InvalidIdentifier(
+                    'Store %s cannot take the copies: it is %s.' % (
+                        copy_to, 'the store being freed'
+                        if copy_to == self.store else 'read-only'))
         pool = futures.ThreadPoolExecutor(self.options.parallel,
                                           thread_name_prefix='image-store')
+        copies = futures.ThreadPoolExecutor(self.options.max_copies,
+                                            thread_name_prefix='image-copy')
         source = iter(images)
         try:
-            while True:
+            end = False
+            while not end:
                 chunk: list[ty.Any] = []
-                error, end = None, False
+                error = None
                 try:
                     while len(chunk) < self.options.chunk_size:
                         chunk.append(next(source))
@@ -112,26 +142,38 @@ class Remover(steps.Steps):
                     error = exc
                 if self.stop.is_set():
                     self.not_started = bool(chunk) or not end
-                    return
-                yield from self._handle(chunk, pool)
+                    break
+                self._out.extend(self._handle(chunk, pool, copies))
+                self._moves(pool, wait=False)
+                yield from self._ready()
                 if error is not None:
                     raise error
-                if end:
-                    return
+            while self._copies:
+                self._moves(pool, wait=True)
+                yield from self._ready()
+            yield from self._ready()
         finally:
+            copies.shutdown(wait=False, cancel_futures=True)
             pool.shutdown(wait=False, cancel_futures=True)
 
     def interrupted_rows(self) -> list[results.Removal]:
-        """Rows of the chunk in hand when the batch was torn down.
+        """Rows still held when the batch was torn down (second Ctrl-C).
 
-        For a second Ctrl-C: the finished images of the current chunk, and
-        ``unknown`` for those whose DELETE was sent but not read back.
-        Locks of images not yet deleted are removed (best effort).
+        The finished rows not yet given out, ``copying`` for images whose
+        copy was under way, and, for the chunk in hand, ``unknown`` for
+        those whose DELETE was sent but not read back.  Locks of images
+        not yet deleted are removed (best effort).
         """
+        rows = [slot[2] or self._row(
+            slot[1], self._names.get(slot[1]), results.COPYING, None,
+            'Interrupted while image %s was being copied into store %s: the '
+            'copy may go on in Glance; nothing was removed. Run the command '
+            'again to finish.' % (slot[1], self.options.copy_to))
+            for slot in self._out]
+        self._out.clear()
         chunk, self._chunk = self._chunk, None
         if chunk is None:
-            return []
-        rows = []
+            return rows
         for label, image_id in chunk.order:
             if image_id is None:
                 rows.append(chunk.failed[label])
@@ -149,13 +191,117 @@ class Remover(steps.Steps):
             self._release(image_id)
         return rows
 
+    def left_in_store(self, owner: str | None = None,
+                      deep: bool = False) -> tuple[list[str], int]:
+        """Which visible images still hold data in the store, after a run.
+
+        A listing (``GET /v2/images``, hidden images too) does not tag
+        locations that lack a store ID; with ``deep``, every visible image
+        is also read on its own (``GET /v2/images/{id}``: one request per
+        image), which does.
+
+        :param owner: only images of this project ID.
+        :param deep: read every image one by one as well.
+        :returns: ``(image IDs, images read one by one)``.
+        :raises: openstacksdk or keystoneauth exceptions.
+        """
+        listed = self.proxy.images_in_store(self.store, owner=owner)
+        left = [image.id for image in listed]
+        read = 0
+        if deep:
+            for image in self.proxy.all_images(owner=owner):
+                if image.id in left:
+                    continue
+                read += 1
+                if self.store in self.proxy.get_image(image.id).store_ids:
+                    left.append(image.id)
+        return left, read
+
+    # -- copies ----------------------------------------------------------
+
+    def _ready(self) -> ty.Iterator[results.Removal]:
+        """Give out the rows at the front whose images are settled."""
+        while self._out and self._out[0][2] is not None:
+            yield self._out.popleft()[2]
+
+    def _fill(self, image_id: str, row: results.Removal | None) -> None:
+        """Settle the slot of an image (None: drop it, never started)."""
+        for slot in self._out:
+            if slot[1] == image_id and slot[2] is None:
+                if row is None:
+                    self._out.remove(slot)
+                else:
+                    slot[2] = row
+                return
+
+    def _moves(self, pool: futures.Executor, wait: bool) -> None:
+        """Settle finished copies; remove the images copied."""
+        if wait:
+            if self.stop.is_set():
+                for job in self._copies.values():
+                    job.cancel()
+            futures.wait(list(self._copies.values()), timeout=1.0,
+                         return_when=futures.FIRST_COMPLETED)
+        ready = []
+        for image_id, job in list(self._copies.items()):
+            if not job.done():
+                continue
+            del self._copies[image_id]
+            if job.cancelled():
+                self.not_started = True
+                self._fill(image_id, None)
+                continue
+            copied = job.result()
+            self.bytes_copied += copied.size
+            if copied.ok:
+                ready.append(image_id)
+                continue
+            self._fill(image_id, self._row(
+                image_id, self._names.get(image_id),
+                results.FAILED if copied.ok is False else results.COPYING,
+                copied.stores, copied.reason, copied_to=self.options.copy_to))
+        if not ready:
+            return
+        if self.stop.is_set():
+            for image_id in ready:
+                self._fill(image_id, self._row(
+                    image_id, self._names.get(image_id), results.COPYING,
+                    None, 'Copied into store %s; interrupted before its '
+                    'removal from %s. Run the command again to finish.'
+                    % (self.options.copy_to, self.store),
+                    copied_to=self.options.copy_to))
+            return
+        for _label, image_id, row in self._handle(ready, pool, None):
+            if image_id is not None and row is not None:
+                self._fill(image_id, self._moved(row))
+
+    def _moved(self, row: results.Removal) -> results.Removal:
+        """The row of a removal that followed this run's copy."""
+        target = self.options.copy_to
+        if row.result == results.REMOVED:
+            return results.Removal(
+                row.image_id, row.image_name, row.store, results.MOVED,
+                row.remaining_stores, row.reason, target, row.size)
+        reason = ('Copied into store %s (proven); the removal from %s did '
+                  'not follow: %s' % (target, self.store, row.reason or
+                                      row.result))
+        return results.Removal(
+            row.image_id, row.image_name, row.store, row.result,
+            row.remaining_stores, reason, target, row.size)
+
     # -- one chunk -------------------------------------------------------
 
     def _handle(self, items: list[ty.Any], pool: futures.Executor,
-                ) -> ty.Iterator[results.Removal]:
+                copies: futures.Executor | None) -> list[_Slot]:
+        """Handle one chunk; its slots in order (row None: copying).
+
+        :param copies: the copy executor, or None for a removal pass over
+            images this run copied.
+        """
         chunk = self._chunk = steps.Chunk()
-        pending = self._resolve(items, chunk, pool)
+        pending = self._resolve(items, chunk, pool, copies is not None)
         deadline = time.monotonic() + self.options.lock_wait
+        copying: set[str] = set()
         while pending and not self.stop.is_set():
             busy, claim = [], []
             fresh = self._read(pending, chunk)
@@ -163,15 +309,21 @@ class Remover(steps.Steps):
                 image = fresh.get(image_id)
                 if image is None:
                     continue
-                row = self._check(image)
-                if row is None and self.options.dry_run:
-                    row = self._row(
-                        image_id, image.name, results.WOULD_REMOVE,
-                        checks.copies_outside(image, self.store),
-                        outcome.dry_run_note(image, self.store,
-                                             self.stores[self.store]))
+                if copies is not None and self._to_copy(image):
+                    row = self._plan_copy(image, copies, copying)
+                else:
+                    row = self._check(image)
+                    if row is None and self.options.dry_run:
+                        row = self._row(
+                            image_id, image.name, results.WOULD_REMOVE,
+                            checks.copies_outside(image, self.store),
+                            outcome.dry_run_note(image, self.store,
+                                                 self.stores[self.store]),
+                            size=image.size)
                 if row is not None:
                     chunk.rows[image_id] = row
+                elif image_id in copying:
+                    continue
                 elif self.lock.blocks(image):
                     busy.append(image)
                 else:
@@ -193,67 +345,45 @@ class Remover(steps.Steps):
             self._remove(go, chunk, pool)
             pending = [i.id for i in busy] + contended
             if pending and time.monotonic() > deadline:
-                for image in busy:
-                    holder = self.lock.blocks(image)
-                    chunk.rows[image.id] = self._row(
-                        image.id, image.name, results.FAILED,
-                        image.store_ids, 'Image %s is locked by another run '
-                        'of this tool (%s); nothing was removed. Run this '
-                        'command again later: a lock is taken over %d '
-                        'minutes after it was taken (its run has died by '
-                        'then).' % (image.id,
-                                    holder.describe() if holder else '?',
-                                    lock_mod.STALE_AFTER // 60))
-                pending = [i for i in contended if i not in chunk.rows]
-                for image_id in pending:
-                    chunk.rows[image_id] = self._row(
-                        image_id, chunk.names.get(image_id), results.FAILED,
-                        None, 'Image %s could not be locked against other '
-                        'runs in time; nothing was removed.' % image_id)
+                self._give_up(busy, contended, chunk)
                 break
             if pending:
                 time.sleep(random.uniform(0.2, 1.0))
         if pending and self.stop.is_set():
             self.not_started = True
         self._chunk = None
-        for label, row_id in chunk.order:
-            if row_id is None:
-                yield chunk.failed[label]
-            elif row_id in chunk.rows:
-                yield chunk.rows[row_id]
+        slots: list[_Slot] = []
+        for label, slot_id in chunk.order:
+            if slot_id is None:
+                slots.append([label, None, chunk.failed[label]])
+            elif slot_id in chunk.rows or slot_id in copying:
+                slots.append([label, slot_id, chunk.rows.get(slot_id)])
+        return slots
 
-    def _resolve(self, items: list[ty.Any], chunk: steps.Chunk,
-                 pool: futures.Executor) -> list[str]:
-        """Image IDs of the chunk's items, in order, without repeats."""
-        jobs: list[tuple[str, futures.Future[resources.Image] | None]] = []
-        for item in items:
-            label = item if isinstance(item, str) else item.id
-            if label in self._seen:
-                continue
-            self._seen.add(label)
-            if isinstance(item, str) and not identifiers.is_uuid(item):
-                jobs.append((label, pool.submit(self.proxy.resolve_image,
-                                                item)))
-            else:
-                jobs.append((label, None))
-        ids = []
-        for label, job in jobs:
-            image_id: str | None = label
-            if job is not None:
-                try:
-                    image = job.result()
-                    image_id = image.id
-                    chunk.names[image.id] = image.name
-                except _NOT_RESOLVED + _ERRORS as exc:
-                    image_id = None
-                    chunk.failed[label] = results.Removal(
-                        None, label, self.store, results.FAILED, None,
-                        str(exc))
-            if image_id is not None and image_id != label:
-                if image_id in self._seen:
-                    continue
-                self._seen.add(image_id)
-            chunk.order.append((label, image_id))
-            if image_id is not None:
-                ids.append(image_id)
-        return ids
+    def _to_copy(self, image: resources.Image) -> bool:
+        """Whether the image's sole copy must be copied before removal."""
+        return (self.options.copy_to is not None
+                and image.status == 'active'
+                and checks.needs_copy(image, self.store, self.stores))
+
+    def _plan_copy(self, image: resources.Image, copies: futures.Executor,
+                   copying: set[str]) -> results.Removal | None:
+        """A ``would-move`` row (dry run), or start the copy (no row)."""
+        target = ty.cast(str, self.options.copy_to)
+        if self.options.dry_run:
+            blocker = checks.import_blocker(image, self.proxy)
+            if blocker and target not in image.importing_to_stores:
+                return self._row(image.id, image.name, results.FAILED,
+                                 image.store_ids, blocker, size=image.size)
+            return self._row(
+                image.id, image.name, results.WOULD_MOVE,
+                checks.copies_outside(image, self.store) + [target],
+                'Would copy %s bytes into store %s, then remove the copy in '
+                '%s.' % (image.size, target, self.store),
+                copied_to=target, size=image.size)
+        self._names[image.id] = image.name
+        copying.add(image.id)
+        self._copies[image.id] = copies.submit(
+            copy_mod.copy_and_wait, self.proxy, image.id, self.store,
+            target, self.options.copy_timeout, self.stop)
+        return None

@@ -20,6 +20,14 @@ REMOVED = 'removed'
 UNLINKED = 'unlinked'
 #: Dry run: every check passed; a removal would be attempted.
 WOULD_REMOVE = 'would-remove'
+#: The store held the only copy: it was copied to another store (proven
+#: by a read), then removed from the store (``--copy-to``).
+MOVED = 'moved'
+#: Dry run: the sole copy would be copied, then removed (``--copy-to``).
+WOULD_MOVE = 'would-move'
+#: Interrupted while its copy ran: the copy goes on in Glance; nothing was
+#: removed.  Run the command again to finish (``--copy-to``).
+COPYING = 'copying'
 #: Not in the store (with ``ignore_missing``).
 ABSENT = 'absent'
 #: Not attempted: the store holds the only copy (``--all-images``).
@@ -35,10 +43,10 @@ UNVERIFIED = 'unverified'
 UNKNOWN = 'unknown'
 
 #: Results that make the command exit with 1.
-FAILURES = frozenset({FAILED, UNVERIFIED, UNKNOWN})
+FAILURES = frozenset({FAILED, UNVERIFIED, UNKNOWN, COPYING})
 #: Every result value, for documentation and checks.
-ALL = (REMOVED, UNLINKED, WOULD_REMOVE, ABSENT, SKIPPED, FAILED,
-       UNVERIFIED, UNKNOWN)
+ALL = (REMOVED, MOVED, UNLINKED, WOULD_REMOVE, WOULD_MOVE, ABSENT, SKIPPED,
+       FAILED, UNVERIFIED, UNKNOWN, COPYING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +63,9 @@ class Removal:
         from the Images API after the last request that could change it
         (planned, for a dry run), sorted; None when that read failed.
     :ivar reason: why, for an operator; None when there is nothing to add.
+    :ivar copied_to: the store the sole copy was (or would be) copied to
+        (``--copy-to``), else None.
+    :ivar size: the image size in bytes, when read (for plans).
     """
 
     image_id: str | None
@@ -63,6 +74,8 @@ class Removal:
     result: str
     remaining_stores: tuple[str, ...] | None = ()
     reason: str | None = None
+    copied_to: str | None = None
+    size: int | None = None
 
     @property
     def failed(self) -> bool:

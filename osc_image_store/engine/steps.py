@@ -25,10 +25,15 @@ from osc_image_store.engine import checks
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
+from osc_image_store.sdk import exceptions
+from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
 _ERRORS = outcome.REQUEST_ERRORS
+#: Errors of an image argument that did not resolve to one image.
+_NOT_RESOLVED = (exceptions.ImageNotFound, exceptions.AmbiguousImage,
+                 exceptions.InvalidIdentifier)
 #: Most deletes of one image in one run (a store may hold 2+ locations).
 _MAX_ROUNDS = 4
 
@@ -48,6 +53,11 @@ class Options:
     :ivar settle: seconds of the lock's confirmation wait.
     :ivar lock_wait: seconds to keep retrying images another run locks.
     :ivar fresh_for: seconds a read may age before a DELETE rests on it.
+    :ivar copy_to: a store to copy sole copies into before their removal
+        (None: sole copies stay).
+    :ivar max_copies: copies in flight at once (each goes through Glance's
+        staging store); plain removals do not wait for them.
+    :ivar copy_timeout: seconds to wait for one copy.
     """
 
     dry_run: bool = False
@@ -60,6 +70,9 @@ class Options:
     settle: float = lock_mod.SETTLE
     lock_wait: float = 30.0
     fresh_for: float = 1.0
+    copy_to: str | None = None
+    max_copies: int = 2
+    copy_timeout: float = 3600.0
 
 
 @dataclasses.dataclass
@@ -98,6 +111,7 @@ class Steps:
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
+    _seen: set[str]
 
     def _read(self, image_ids: list[str],
               chunk: Chunk) -> dict[str, resources.Image]:
@@ -293,13 +307,75 @@ class Steps:
                          reason)
 
     def _row(self, image_id: str, name: str | None, result: str,
-             remaining: ty.Iterable[str] | None,
-             reason: str | None) -> results.Removal:
+             remaining: ty.Iterable[str] | None, reason: str | None,
+             copied_to: str | None = None,
+             size: int | None = None) -> results.Removal:
         return results.Removal(
             image_id, name, self.store, result,
-            None if remaining is None else tuple(sorted(remaining)), reason)
+            None if remaining is None else tuple(sorted(remaining)), reason,
+            copied_to, size)
 
     def _lock_hint(self) -> str:
         return (' Its lock (property %s) stays for %d minutes so that no '
                 'other run removes another copy meanwhile.'
                 % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60))
+
+    def _resolve(self, items: list[ty.Any], chunk: Chunk,
+                 pool: futures.Executor, dedupe: bool = True) -> list[str]:
+        """Image IDs of the chunk's items, in order, without repeats.
+
+        :param dedupe: skip items (and images) seen in earlier chunks;
+            False for a second pass over images already handled.
+        """
+        jobs: list[tuple[str, futures.Future[resources.Image] | None]] = []
+        for item in items:
+            label = item if isinstance(item, str) else item.id
+            if dedupe and label in self._seen:
+                continue
+            self._seen.add(label)
+            if isinstance(item, str) and not identifiers.is_uuid(item):
+                jobs.append((label, pool.submit(self.proxy.resolve_image,
+                                                item)))
+            else:
+                jobs.append((label, None))
+        ids = []
+        for label, job in jobs:
+            image_id: str | None = label
+            if job is not None:
+                try:
+                    image = job.result()
+                    image_id = image.id
+                    chunk.names[image.id] = image.name
+                except _NOT_RESOLVED + _ERRORS as exc:
+                    image_id = None
+                    chunk.failed[label] = results.Removal(
+                        None, label, self.store, results.FAILED, None,
+                        str(exc))
+            if dedupe and image_id is not None and image_id != label:
+                if image_id in self._seen:
+                    continue
+                self._seen.add(image_id)
+            chunk.order.append((label, image_id))
+            if image_id is not None:
+                ids.append(image_id)
+        return ids
+
+    def _give_up(self, busy: list[resources.Image], contended: list[str],
+                 chunk: Chunk) -> None:
+        """Rows for images still locked by others when the wait ran out."""
+        for image in busy:
+            holder = self.lock.blocks(image)
+            chunk.rows[image.id] = self._row(
+                image.id, image.name, results.FAILED, image.store_ids,
+                'Image %s is locked by another run of this tool (%s); '
+                'nothing was removed. Run this command again later: a lock '
+                'is taken over %d minutes after it was taken (its run has '
+                'died by then).' % (image.id,
+                                    holder.describe() if holder else '?',
+                                    lock_mod.STALE_AFTER // 60))
+        for image_id in contended:
+            if image_id not in chunk.rows:
+                chunk.rows[image_id] = self._row(
+                    image_id, chunk.names.get(image_id), results.FAILED,
+                    None, 'Image %s could not be locked against other runs '
+                    'in time; nothing was removed.' % image_id)

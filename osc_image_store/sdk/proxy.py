@@ -277,14 +277,55 @@ class Proxy(_proxy.Proxy):
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`.
         """
         identifiers.check_store_id(store)
+        for image in self.all_images(owner=owner, page_size=page_size):
+            if store in image.store_ids:
+                yield image
+
+    def all_images(
+        self, *, owner: str | None = None, page_size: int = 200,
+    ) -> ty.Iterator[resources.Image]:
+        """Every image visible to the caller, hidden ones included.
+
+        Streams ``GET /v2/images?limit=...`` pages, then the same with
+        ``os_hidden=true``.
+
+        :param owner: only images of this project ID.
+        :param page_size: images per page.
+        :returns: an iterator of :class:`~osc_image_store.sdk.resources.Image`.
+        """
         for hidden in (False, True):
             query: dict[str, ty.Any] = {'is_hidden': hidden,
                                         'limit': page_size}
             if owner:
                 query['owner'] = owner
-            for image in self._list(resources.Image, **query):
-                if store in image.store_ids:
-                    yield image
+            yield from self._list(resources.Image, **query)
+
+    def copy_image_to_stores(
+        self, image: str | resources.Image, stores: ty.Sequence[str],
+    ) -> None:
+        """Start a ``copy-image`` import into stores.
+
+        Sends ``POST /v2/images/{id}/import`` with ``{"method": {"name":
+        "copy-image"}, "stores": [...]}`` (admin-only by default).  Glance
+        takes the image's import lock (``os_glance_import_task``) before it
+        answers 202; the copy then runs in the background through the
+        staging store.  Staging quotas are checked later: a refusal shows
+        only in ``os_glance_failed_import``.
+
+        :param image: an image ID or resource.
+        :param stores: target store IDs.
+        :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`;
+            ``HttpException`` subclasses: 400 (already in a target store,
+            or a bad request), 403 (policy), 409 (another import holds the
+            lock, or the image is not active).
+        """
+        image_id = identifiers.check_image_id(
+            image if isinstance(image, str) else image.id)
+        body = {'method': {'name': 'copy-image'},
+                'stores': [identifiers.check_store_id(s) for s in stores]}
+        response = self.post('/images/%s/import' % image_id, json=body,
+                             headers={'Accept': 'application/json'})
+        sdk_exc.raise_from_response(response)
 
     def add_image_property(
         self, image: str | resources.Image, name: str, value: str,

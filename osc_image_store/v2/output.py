@@ -16,6 +16,7 @@ import threading
 import time
 import typing as ty
 
+from osc_image_store.engine import results
 from osc_image_store.i18n import _
 
 #: cliff formatters that keep real lists and nulls.
@@ -62,7 +63,13 @@ class Progress:
         wanted = formatter == 'table' and bool(isatty and isatty())
         return cls(stderr if wanted else None, total)
 
-    def update(self, done: int, failed: int) -> None:
+    def update(self, done: int, failed: int, copying: int = 0,
+               copied: int = 0) -> None:
+        """Redraw: images done (of total), failures, copies, rate, ETA.
+
+        :param copying: copies in flight or queued.
+        :param copied: bytes copied so far.
+        """
         now = time.monotonic()
         if self.stream is None or now - self.last < 0.2:
             return
@@ -71,8 +78,11 @@ class Progress:
         text = (_('%(done)d of %(total)d image(s)') % {
             'done': done, 'total': self.total} if self.total
             else _('%d image(s)') % done)
-        text += _(', %(failed)d failed, %(rate).1f/s') % {
-            'failed': failed, 'rate': rate}
+        text += _(', %(failed)d failed') % {'failed': failed}
+        if copying or copied:
+            text += _(', %(copying)d copying, %(bytes)s bytes copied') % {
+                'copying': copying, 'bytes': _bytes(copied)}
+        text += _(', %.1f/s') % rate
         if self.total and rate > 0:
             text += _(', about %ds left') % ((self.total - done) / rate)
         self.stream.write('\r\033[K' + text)
@@ -109,3 +119,49 @@ class StopOnSigint:
     def __exit__(self, *exc_info: ty.Any) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
+
+
+def plan_summary(rows: ty.Sequence[ty.Any], store: str,
+                 copy_to: str | None) -> str:
+    """The one-line summary of a dry run.
+
+    :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :returns: images to remove, to copy (and their bytes), blocked, and
+        the bytes to be freed from ``store``.
+    """
+    remove = [r for r in rows if r.result == results.WOULD_REMOVE]
+    move = [r for r in rows if r.result == results.WOULD_MOVE]
+    blocked = [r for r in rows if r.result in (results.FAILED,
+                                               results.SKIPPED)]
+    text = _('Plan for store %(store)s: %(remove)d image(s) to remove') % {
+        'store': store, 'remove': len(remove)}
+    if copy_to:
+        text += _(', %(move)d to copy into %(to)s first (%(bytes)s bytes)') % {
+            'move': len(move), 'to': copy_to,
+            'bytes': _bytes(sum(r.size or 0 for r in move))}
+    text += _(', %(blocked)d blocked; %(freed)s bytes to be freed from '
+              '%(store)s.') % {
+        'blocked': len(blocked), 'store': store,
+        'freed': _bytes(sum(r.size or 0 for r in remove + move))}
+    return text
+
+
+def left_summary(left: ty.Sequence[str], read: int, store: str,
+                 deep: bool) -> str:
+    """What a finished ``--all-images`` run left in the store."""
+    how = (_('the image listing and %d single-image reads') % read if deep
+           else _('the image listing; locations without a store ID are only '
+                  'seen with --check-untagged'))
+    if not left:
+        return _('Store %(store)s: no visible image holds data there any '
+                 'more (checked with %(how)s).') % {
+            'store': store, 'how': how}
+    return _('Store %(store)s still holds data of %(count)d visible '
+             'image(s) (checked with %(how)s): %(ids)s') % {
+        'store': store, 'count': len(left), 'how': how,
+        'ids': ', '.join(left[:20]) + (' ...' if len(left) > 20 else '')}
+
+
+def _bytes(count: int) -> str:
+    """A byte count with thousands separators."""
+    return '{:,}'.format(count)
