@@ -217,7 +217,7 @@ class TestBeforeTheDelete(EngineCase):
     def test_dry_run(self):
         self.assertEqual(
             Removal(self.iid, 'cirros', 'cheap', 'would-remove',
-                    ('archive', 'fast'), None),
+                    ('archive', 'fast'), None, size=300),
             self.decide(self.body, dry_run=True))
         self.assertEqual([base.STORES, base.listing_of(self.iid)],
                          self.sent())

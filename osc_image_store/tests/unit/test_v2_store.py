@@ -219,8 +219,8 @@ class TestExitCodes(DeleteCase):
         # The DELETE may still be carried out: its lock stays.
         self.assertNotIn(base.remove_lock(self.iid), self.sent())
         self.assertIn('ERROR Interrupted: 1 image(s) reported above (1 '
-                      'failed, unverified or unknown); the others were not '
-                      'started.', self.logs.output)
+                      'failed, unverified, unknown or still copying); the '
+                      'others were not started.', self.logs.output)
 
     def test_first_ctrl_c_starts_no_delete(self):
         held = base.locked(self.body)
@@ -250,17 +250,30 @@ class TestAllImages(DeleteCase):
         self.elsewhere = base.image_body('elsewhere', stores=('fast',))
         self.hidden = base.image_body('hidden', os_hidden=True)
 
-    def listings(self, owner=None):
+    def listings(self, owner=None, left=()):
+        """The listings of --all-images: selection, then what is left.
+
+        :param left: the images the check after the run lists.
+        """
         query = '&owner=' + owner if owner else ''
         for hidden, bodies in (
                 ('false', [self.shared, self.solo, self.elsewhere]),
                 ('true', [self.hidden])):
             url = base.V2 + '/images?limit=200&os_hidden=' + hidden + query
+            after = [b for b in left if b.get('os_hidden') == (
+                hidden == 'true')]
+            # openstacksdk reads one more (empty) page after each.
             self.http.get(url, [{'json': base.listing(*bodies)},
+                                {'json': base.listing()},
+                                {'json': base.listing(*after)},
                                 {'json': base.listing()}])
 
+    def image_listings(self):
+        return [s for s in self.sent() if s.startswith('GET /v2/images?')
+                and 'id=in:' not in s and 'marker' not in s]
+
     def test_selects_by_store_hidden_included_sole_copy_skipped(self):
-        self.listings()
+        self.listings(left=[self.solo])
         self.mock_chunk(self.shared, self.solo, self.hidden)
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:%s,%s'
@@ -279,6 +292,15 @@ class TestAllImages(DeleteCase):
                                  base.store_delete(self.hidden['id'])]),
                          sorted(s for s in self.sent()
                                 if s.startswith('DELETE')))
+        # Then what is left in the store is listed again, and said.
+        self.assertEqual(
+            ['GET /v2/images?limit=200&os_hidden=%s' % hidden
+             for hidden in ('False', 'True')] * 2, self.image_listings())
+        self.assertIn(
+            'WARNING Store cheap still holds data of 1 visible image(s) '
+            '(checked with the image listing; locations without a store ID '
+            'are only seen with --check-untagged): %s' % self.solo['id'],
+            self.logs.output)
 
     def test_empty_selection_prints_nothing_but_warns(self):
         self.solo, self.shared, self.hidden = (self.elsewhere,) * 3
@@ -307,9 +329,7 @@ class TestAllImages(DeleteCase):
                                          '--project', 'demo'))
         self.assertEqual(
             ['GET /v2/images?limit=200&os_hidden=%s&owner=p-1' % hidden
-             for hidden in ('False', 'True')],
-            [s for s in self.sent() if s.startswith('GET /v2/images?')
-             and 'marker' not in s])
+             for hidden in ('False', 'True')] * 2, self.image_listings())
 
     def test_project_lookup_forbidden_takes_an_id(self):
         self.mock_identity()
@@ -322,9 +342,7 @@ class TestAllImages(DeleteCase):
                                          '--project', 'p-9'))
         self.assertEqual(
             ['GET /v2/images?limit=200&os_hidden=%s&owner=p-9' % hidden
-             for hidden in ('False', 'True')],
-            [s for s in self.sent() if s.startswith('GET /v2/images?')
-             and 'marker' not in s])
+             for hidden in ('False', 'True')] * 2, self.image_listings())
 
     def test_project_unknown(self):
         self.mock_identity()
