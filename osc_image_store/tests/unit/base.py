@@ -17,6 +17,7 @@ import http
 import io
 import json
 import os
+import threading
 import time
 from urllib import parse
 import uuid
@@ -39,16 +40,40 @@ IDENTITY = ENDPOINT + '/identity/v3'
 _FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 #: The lock token of every run in these tests (uuid4 is patched).
 TOKEN = uuid.UUID(int=0xfeed).hex
-#: Lock settle time of the tests: short, but long enough for a mocked
-#: PATCH to answer in time on a busy machine.  0 cannot work: any answer
-#: after the read would be "late" and never trusted.
-SETTLE = 0.1
+#: The lock's settle time (on the test clock: no real wait).
+SETTLE = lock.SETTLE
 
 
 def load(name):
     """A recorded Glance response body from tests/unit/fixtures."""
     with open(os.path.join(_FIXTURES, name)) as f:
         return json.load(f)
+
+
+class Clock:
+    """The engine's monotonic clock in tests: it runs only by ``sleep``.
+
+    Each reading adds a microsecond, so that time still passes between
+    two readings, but a busy machine never makes a lock answer "late" and
+    no test waits for real.  Everything else of :mod:`time` is the real
+    one.
+    """
+
+    def __init__(self):
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def monotonic(self):
+        with self._lock:
+            self.now += 1e-6
+            return self.now
+
+    def sleep(self, seconds):
+        with self._lock:
+            self.now += max(0.0, seconds)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
 
 
 def image_body(name='cirros', stores=('fast', 'cheap', 'archive'),
@@ -162,6 +187,10 @@ class TestCase(testtools.TestCase):
         self.useFixture(fixtures.MockPatch(
             'osc_image_store.engine.lock.uuid.uuid4',
             return_value=uuid.UUID(TOKEN)))
+        self.clock = Clock()
+        for module in ('lock', 'steps', 'remover'):
+            self.useFixture(fixtures.MonkeyPatch(
+                'osc_image_store.engine.%s.time' % module, self.clock))
         self.http = self.useFixture(rm_fixture.Fixture())
         # The one version discovery request (recorded from Glance 33).
         self.http.get(V2, json=load('versions.json'))
@@ -277,7 +306,6 @@ class TestCase(testtools.TestCase):
         return mock
 
     def remover(self, store='cheap', stop=None, **options):
-        options.setdefault('settle', SETTLE)
         return remover.Remover(self.proxy, store, remover.Options(**options),
                                stop=stop)
 

@@ -11,7 +11,6 @@
 # under the License.
 """Base of the command tests: a command of this plugin on a real proxy."""
 
-import functools
 import io
 import logging
 
@@ -19,7 +18,6 @@ import fixtures
 from osc_lib import exceptions
 from osc_lib.test import base as osc_base
 
-from osc_image_store.engine import remover
 from osc_image_store.tests.unit import base
 
 
@@ -42,10 +40,6 @@ class CommandTestCase(base.TestCase, osc_base.TestCommand):
         self.logs = self.useFixture(fixtures.FakeLogger(
             name='osc_image_store', level=logging.INFO,
             format='%(levelname)s %(message)s'))
-        # The lock's settle wait of the tests (1 s by default).
-        self.useFixture(fixtures.MonkeyPatch(
-            'osc_image_store.v2.store.remover.Options',
-            functools.partial(remover.Options, settle=base.SETTLE)))
         self.cmd = self.command_class(self.app, None)
 
     def parse(self, *args):

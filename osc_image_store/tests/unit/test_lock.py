@@ -113,13 +113,13 @@ class TestTake(base.TestCase):
 
     def take(self, *bodies):
         images = [base.image_resource(b) for b in bodies or (self.body,)]
-        return lock.take(self.proxy, self.lock, images, time.monotonic(),
-                         self.pool, base.SETTLE)
+        return lock.take(self.proxy, self.lock, images,
+                         self.clock.monotonic(), self.pool)
 
     def timed(self, name, answer, delay=0.0):
         def callback(request, context):
-            time.sleep(delay)
-            self.times[name] = time.monotonic()
+            self.clock.sleep(delay)
+            self.times[name] = self.clock.monotonic()
             return answer
         return callback
 
@@ -202,7 +202,7 @@ class TestTake(base.TestCase):
 
     def test_nothing_to_take_sends_nothing(self):
         self.assertEqual(({}, [], {}, set()), lock.take(
-            self.proxy, self.lock, [], time.monotonic(), self.pool))
+            self.proxy, self.lock, [], self.clock.monotonic(), self.pool))
         self.assertEqual([], self.sent())
 
 

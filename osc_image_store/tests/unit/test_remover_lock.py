@@ -14,8 +14,6 @@ or overwritten lock, never DELETE without a confirmed one."""
 
 import time
 
-import fixtures
-
 from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
 
@@ -31,10 +29,6 @@ class TestOtherRuns(base.TestCase):
         self.body = base.image_body()
         self.iid = self.body['id']
         self.held = base.locked(self.body)
-        # No random pause between two tries.
-        self.useFixture(fixtures.MockPatch(
-            'osc_image_store.engine.remover.random.uniform',
-            return_value=0.0))
 
     def listings(self, *answers):
         self.http.get(
@@ -110,7 +104,7 @@ class TestOtherRuns(base.TestCase):
 
     def test_late_lock_answer_not_trusted(self):
         def slow(request, context):
-            time.sleep(2 * base.SETTLE)
+            self.clock.sleep(2 * base.SETTLE)
             return self.held
 
         self.listings(self.body, self.held)

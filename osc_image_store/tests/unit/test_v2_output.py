@@ -17,6 +17,7 @@ import threading
 
 import testtools
 
+from osc_image_store.engine import results
 from osc_image_store.v2 import output
 
 
@@ -44,6 +45,41 @@ class TestCell(testtools.TestCase):
             self.assertEqual('a,b', output.cell(['a', 'b'], formatter))
             self.assertEqual('', output.cell(None, formatter))
             self.assertEqual('x', output.cell('x', formatter))
+
+
+class TestSummaries(testtools.TestCase):
+
+    def row(self, result, size):
+        return results.Removal('i', 'n', 'cheap', result, (), None, None,
+                               size)
+
+    def test_plan(self):
+        rows = [self.row('would-remove', 1000000), self.row('would-move', 300),
+                self.row('would-move', None), self.row('failed', 7),
+                self.row('skipped', 7), self.row('absent', 7)]
+        self.assertEqual(
+            'Plan for store cheap: 1 image(s) to remove, 2 to copy into fast '
+            'first (300 bytes), 2 blocked; 1,000,300 bytes to be freed from '
+            'cheap.', output.plan_summary(rows, 'cheap', 'fast'))
+        self.assertEqual(
+            'Plan for store cheap: 1 image(s) to remove, 2 blocked; '
+            '1,000,300 bytes to be freed from cheap.',
+            output.plan_summary(rows, 'cheap', None))
+
+    def test_nothing_left(self):
+        self.assertEqual(
+            'Store cheap: no visible image holds data there any more '
+            '(checked with the image listing and 7 single-image reads).',
+            output.left_summary([], 7, 'cheap', True))
+
+    def test_left_names_at_most_20(self):
+        left = ['i%02d' % n for n in range(21)]
+        text = output.left_summary(left, 0, 'cheap', False)
+        self.assertTrue(text.startswith(
+            'Store cheap still holds data of 21 visible image(s) (checked '
+            'with the image listing; locations without a store ID are only '
+            'seen with --check-untagged): i00, i01,'))
+        self.assertTrue(text.endswith('i18, i19 ...'))
 
 
 class TestProgress(testtools.TestCase):

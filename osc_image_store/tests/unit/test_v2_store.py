@@ -70,6 +70,30 @@ class TestParser(DeleteCase):
         self.assertEqual([], self.sent())
         self.assertIn('usage: check_parser', self.stderr.getvalue())
 
+    def test_copy_options(self):
+        self.check_parser(self.cmd, ['--store', 'cheap', 'a'], [
+            ('copy_to', None), ('max_copies', 2), ('copy_timeout', 3600),
+            ('check_untagged', False)])
+        self.check_parser(self.cmd, [
+            '--store', 'cheap', '--copy-to', 'fast', '--max-copies', '10',
+            '--copy-timeout', '1', 'a'], [
+            ('copy_to', 'fast'), ('max_copies', 10), ('copy_timeout', 1)])
+        for args in (['--max-copies', '0'], ['--max-copies', '11'],
+                     ['--copy-timeout', '0'], ['--copy-to', '..']):
+            self.assertEqual(2, self.run_cmd('--store', 'cheap', *args, 'a'),
+                             args)
+        self.assertEqual([], self.sent())
+
+    def test_usage_errors_the_command_finds(self):
+        for args, message in (
+                (['--copy-to', 'cheap', 'a'],
+                 '--copy-to must name another store than --store'),
+                (['--check-untagged', 'a'],
+                 '--check-untagged can only be used with --all-images')):
+            self.assertEqual(2, self.run_cmd('--store', 'cheap', *args))
+            self.assertIn('error: ' + message, self.stderr.getvalue())
+        self.assertEqual([], self.sent())
+
     def test_parallel_message(self):
         self.run_cmd('--store', 'cheap', '--parallel', '11', 'a')
         self.assertIn("argument --parallel: must be a whole number from 1 "
@@ -174,6 +198,16 @@ class TestExitCodes(DeleteCase):
                                          self.iid))
         self.assertEqual('Dry run: 1 of 1 images could not be removed from '
                          'store cheap', self.error)
+
+    def test_dry_run_plan_on_stderr(self):
+        self.mock_listing([self.body])
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--dry-run',
+                                         '-f', 'value', '-c', 'Result',
+                                         self.iid))
+        self.assertEqual('would-remove\n', self.stdout.getvalue())
+        self.assertIn('WARNING Plan for store cheap: 1 image(s) to remove, 0 '
+                      'blocked; 300 bytes to be freed from cheap.',
+                      self.logs.output)
 
     def test_absent_is_a_success(self):
         self.mock_listing([base.with_stores(self.body, 'fast')])

@@ -1,0 +1,91 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The engine with ``copy_to``: sole copies are copied, then removed."""
+
+from osc_image_store.engine import results
+from osc_image_store.sdk import exceptions
+from osc_image_store.tests.unit import base
+
+Removal = results.Removal
+
+
+class TestCopyTo(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.mock_stores()
+        self.solo = base.image_body('solo', stores=('cheap',))
+        self.iid = self.solo['id']
+
+    def test_moved(self):
+        copied = base.with_stores(self.solo, 'cheap', 'fast')
+        held = base.locked(copied)
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(b)} for b in (
+                self.solo, copied, held, base.with_stores(held, 'fast'))])
+        self.mock_image(self.solo, copied)
+        self.http.post('%s/images/%s/import' % (base.V2, self.iid),
+                       status_code=202, json={})
+        self.mock_patch(copied, held, copied)
+        self.mock_store_delete('cheap', self.iid)
+        self.mock_file(self.iid)
+        rows = self.run_engine([self.iid], copy_to='fast')
+        self.assertEqual(
+            [Removal(self.iid, 'solo', 'cheap', 'moved', ('fast',), None,
+                     'fast')], rows)
+        self.assertEqual(
+            [base.STORES, base.listing_of(self.iid), base.get_image(self.iid),
+             'POST /v2/images/%s/import' % self.iid, base.get_image(self.iid),
+             base.read_byte(self.iid)] + base.removal(self.iid), self.sent())
+
+    def test_dry_run_would_move(self):
+        other = base.image_body('other')
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s'
+            % (self.iid, other['id']), json=base.listing(self.solo, other))
+        rows = self.run_engine([self.iid, other['id']], copy_to='fast',
+                               dry_run=True)
+        self.assertEqual(
+            [Removal(self.iid, 'solo', 'cheap', 'would-move', ('fast',),
+                     'Would copy 300 bytes into store fast, then remove the '
+                     'copy in cheap.', 'fast', 300),
+             Removal(other['id'], 'other', 'cheap', 'would-remove',
+                     ('archive', 'fast'), None, None, 300)], rows)
+        self.assertEqual(
+            [base.STORES, base.listing_of(self.iid, other['id'])],
+            self.sent())
+
+    def test_copy_failed_nothing_removed(self):
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+                      json=base.listing(self.solo))
+        self.mock_image(self.solo, base.with_stores(
+            self.solo, 'cheap', os_glance_failed_import='fast'))
+        self.http.post('%s/images/%s/import' % (base.V2, self.iid),
+                       status_code=202, json={})
+        row = self.run_engine([self.iid], copy_to='fast')[0]
+        self.assertEqual(('failed', ('cheap',), 'fast'),
+                         (row.result, row.remaining_stores, row.copied_to))
+        self.assertIn('Glance failed to copy image %s into store fast'
+                      % self.iid, row.reason)
+        self.assertEqual([], self.deletes())
+        self.assertEqual([], self.patches())
+
+    def test_copy_target_checked_before_any_image(self):
+        for target in ('cheap', 'archive', 'nope'):
+            self.assertRaises((exceptions.InvalidIdentifier,
+                               exceptions.StoreNotFound), self.run_engine,
+                              [self.iid], copy_to=target)
+        self.assertEqual({base.STORES}, set(self.sent()))
+
+    def test_max_copies_at_least_one(self):
+        self.assertRaises(ValueError, self.remover, max_copies=0)
