@@ -19,6 +19,7 @@ from osc_lib import exceptions
 from osc_lib.test import base as osc_base
 
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import store
 
 
 class CommandTestCase(base.TestCase, osc_base.TestCommand):
@@ -63,3 +64,15 @@ class CommandTestCase(base.TestCase, osc_base.TestCommand):
         except exceptions.CommandError as exc:
             self.error = str(exc)
             return 1
+
+
+class DeleteCase(CommandTestCase):
+    """``image store delete`` with the recorded stores and an image."""
+
+    command_class = store.DeleteImageFromStore
+
+    def setUp(self):
+        super().setUp()
+        self.mock_stores()
+        self.body = base.image_body()
+        self.iid = self.body['id']
