@@ -18,8 +18,6 @@ from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import command
 
-COLUMNS = ['ID', 'Name', 'Store', 'Result', 'Remaining Stores', 'Reason']
-
 
 class TestParser(command.DeleteCase):
 
