@@ -42,8 +42,9 @@ class Copied:
     """How a copy ended.
 
     :ivar ok: True when the copy is real, False when it failed, None when
-        the wait was interrupted (the copy may go on in Glance).
-    :ivar reason: for an operator (None when ok).
+        interrupted: with a reason, the copy may go on in Glance; without
+        one, nothing was started.
+    :ivar reason: for an operator (None when ok, or not started).
     :ivar size: bytes copied (the image size), 0 when nothing was copied
         by this run.
     :ivar stores: the image's stores as last read (None when unread).
@@ -70,6 +71,8 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
     """
     deadline = time.monotonic() + timeout
     kept = ' The copy in store %s is kept.' % store
+    if stop.is_set():
+        return Copied(None)  # Ctrl-C before it started: nothing to say.
     try:
         image = proxy.get_image(image_id)
     except outcome.REQUEST_ERRORS as exc:
@@ -83,6 +86,8 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
                 checks.import_blocker(image, proxy), kept),
                 stores=tuple(sorted(image.store_ids)))
         if not busy:
+            if stop.is_set():
+                return Copied(None, stores=tuple(sorted(image.store_ids)))
             try:
                 proxy.copy_image_to_stores(image_id, [target])
                 started = True

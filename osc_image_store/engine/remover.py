@@ -11,7 +11,8 @@
 # under the License.
 """Remove many images' data from one store, in chunks, under a lock.
 
-For each chunk of images (default 20), in this order:
+For each chunk of images (12 per request in flight, at most 50), in this
+order:
 
 1. one listing (``GET /v2/images?id=in:...``) reads every image; the
    checks of :mod:`~osc_image_store.engine.checks` run on it;
@@ -38,6 +39,7 @@ through the steps above once the copy is proven.
 
 import collections
 from concurrent import futures
+import dataclasses
 import random
 import threading
 import time
@@ -75,7 +77,10 @@ class Remover(steps.Steps):
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
                  options: Options = Options(),
                  stop: threading.Event | None = None):
-        if (options.parallel < 1 or options.chunk_size < 1
+        if options.chunk_size is None:
+            options = dataclasses.replace(
+                options, chunk_size=min(50, 12 * options.parallel))
+        if (options.parallel < 1 or (options.chunk_size or 0) < 1
                 or options.max_copies < 1):
             raise ValueError('parallel, chunk_size and max_copies must be '
                              'at least 1')
@@ -134,7 +139,7 @@ class Remover(steps.Steps):
                 chunk: list[ty.Any] = []
                 error = None
                 try:
-                    while len(chunk) < self.options.chunk_size:
+                    while len(chunk) < ty.cast(int, self.options.chunk_size):
                         chunk.append(next(source))
                 except StopIteration:
                     end = True
@@ -252,6 +257,10 @@ class Remover(steps.Steps):
                 self._fill(image_id, None)
                 continue
             copied = job.result()
+            if copied.ok is None and copied.reason is None:
+                self.not_started = True
+                self._fill(image_id, None)
+                continue
             self.bytes_copied += copied.size
             if copied.ok:
                 ready.append(image_id)

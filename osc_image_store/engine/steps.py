@@ -49,7 +49,9 @@ class Options:
     :ivar allow_read_only_copies: remove even when every other copy is
         on a read-only store.
     :ivar parallel: requests in flight at once (>= 1).
-    :ivar chunk_size: images per chunk (listing size).
+    :ivar chunk_size: images per chunk (listing size); by default 12 per
+        request in flight, at most 50 (the lock's settle wait is paid
+        once per chunk, and a chunk's DELETEs fit in ``fresh_for``).
     :ivar settle: seconds of the lock's confirmation wait.
     :ivar lock_wait: seconds to keep retrying images another run locks.
     :ivar fresh_for: seconds a read may age before a DELETE rests on it.
@@ -66,7 +68,7 @@ class Options:
     skip_only_copy: bool = False
     allow_read_only_copies: bool = False
     parallel: int = 4
-    chunk_size: int = 20
+    chunk_size: int | None = None
     settle: float = lock_mod.SETTLE
     lock_wait: float = 30.0
     fresh_for: float = 1.0
