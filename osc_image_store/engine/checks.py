@@ -145,7 +145,7 @@ def import_blocker(
     if task is None or task.status in RUNNING_TASK_STATES:
         state = (' (task %s, %s)' % (task.id, task.status) if task
                  else ' (task %s)' % lock if lock else '')
-        age = _age(task, now)
+        age = _age(task, now) if task is not None else None
         if task is not None and age is not None and age >= _expiry(task):
             return ('Image %s has an import lock of task %s (%s) that has '
                     'not changed since %s: Glance treats it as expired and '

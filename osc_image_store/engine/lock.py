@@ -144,9 +144,9 @@ class Lock:
 
 def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
          images: ty.Sequence[resources.Image], read_at: float,
-         pool: futures.Executor, settle: float = SETTLE,
+         pool: futures.Executor, written: set[str], settle: float = SETTLE,
          ) -> tuple[dict[str, resources.Image], list[str],
-                    dict[str, Exception], set[str]]:
+                    dict[str, Exception]]:
     """Take this run's lock on images read free at ``read_at``.
 
     Sends one ``PATCH`` per image (on ``pool``), waits ``settle`` seconds
@@ -157,18 +157,21 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     :param images: images seen without a live lock.
     :param read_at: ``time.monotonic()`` when that read was sent.
     :param pool: an executor for the PATCHes.
+    :param written: the caller's set of image IDs whose lock value may be
+        this run's; updated as soon as each PATCH answers (or fails without
+        a clear refusal), so that the caller can release them whatever
+        happens next.
     :param settle: seconds; see :data:`SETTLE`.
-    :returns: ``(held, contended, errors, written)``: the images now held,
-        as read by the confirming listing (``{id: Image}``); IDs to try
-        again (another run won, an answer came late, or the read failed);
-        ``{id: error}`` for PATCHes that failed; IDs whose lock value may
-        be this run's (to release).
+    :returns: ``(held, contended, errors)``: the images now held, as read
+        by the confirming listing (``{id: Image}``); IDs to try again
+        (another run won, an answer came late, or the read failed); and
+        ``{id: error}`` for PATCHes that failed.
     """
     held: dict[str, resources.Image] = {}
     contended: list[str] = []
     errors: dict[str, Exception] = {}
     if not images:
-        return held, contended, errors, set()
+        return held, contended, errors
     value = lock.value()
     jobs = {image.id: pool.submit(_claim, proxy, image.id, value)
             for image in images}
@@ -180,15 +183,19 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
             answered = job.result()
         except _ERRORS as exc:
             errors[image_id] = exc
+            if not _refused(exc):
+                written.add(image_id)  # it may have been saved
             continue
+        written.add(image_id)
         last = max(last, answered)
         (late if answered - read_at > settle else claimed).append(image_id)
-    written = set(claimed) | set(late)
+    if not claimed and not late:
+        return held, contended, errors
     time.sleep(max(0.0, last + settle - time.monotonic()))
     try:
-        now = proxy.images_by_id(claimed + late) if written else {}
+        now = proxy.images_by_id(claimed + late)
     except _ERRORS:
-        return held, sorted(written), errors, written
+        return held, claimed + late, errors
     for image_id in claimed + late:
         image = now.get(image_id)
         if image_id in claimed and image is not None and lock.is_mine(image):
@@ -198,7 +205,13 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
             if image is not None and lock.is_mine(image):
                 release(proxy, image_id)
             written.discard(image_id)
-    return held, contended, errors, written
+    return held, contended, errors
+
+
+def _refused(error: Exception) -> bool:
+    """Whether a PATCH error says the image was not saved (a 4xx)."""
+    status = getattr(error, 'status_code', None)
+    return status is not None and 400 <= status < 500
 
 
 def release(proxy: 'sdk_proxy.Proxy', image_id: str) -> str | None:

@@ -52,6 +52,7 @@ from osc_image_store.engine import outcome
 from osc_image_store.engine import results
 from osc_image_store.engine import steps
 from osc_image_store.sdk import exceptions
+from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
@@ -91,6 +92,7 @@ class Remover(steps.Steps):
         self.bytes_copied = 0
         self._chunk: steps.Chunk | None = None
         self._seen: set[str] = set()
+        self._seen_ids: set[str] = set()
         self._out: collections.deque[_Slot] = collections.deque()
         self._copies: dict[str, futures.Future[copy_mod.Copied]] = {}
         self._names: dict[str, str | None] = {}
@@ -117,6 +119,9 @@ class Remover(steps.Steps):
             read-only) before any image; an error of ``images`` itself
             after the rows of the images read before it.
         """
+        identifiers.check_store_id(self.store)
+        if self.options.copy_to is not None:
+            identifiers.check_store_id(self.options.copy_to)
         all_stores = self.proxy.stores()
         self.target = self.proxy.find_store(self.store, all_stores)
         self.stores = {s.id: s for s in all_stores}
@@ -192,8 +197,8 @@ class Remover(steps.Steps):
                     'happened; check it with "openstack image store list '
                     '--image %s".%s'
                     % (image_id, self.store, image_id, self._lock_hint())))
-        for image_id in chunk.locked - chunk.sent - set(chunk.rows):
-            self._release(image_id)
+        chunk.locked -= chunk.sent
+        self._release_left(chunk)
         return rows
 
     def left_in_store(self, owner: str | None = None,
@@ -360,6 +365,7 @@ class Remover(steps.Steps):
                 time.sleep(random.uniform(0.2, 1.0))
         if pending and self.stop.is_set():
             self.not_started = True
+        self._release_left(chunk)
         self._chunk = None
         slots: list[_Slot] = []
         for label, slot_id in chunk.order:

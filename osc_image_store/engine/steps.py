@@ -86,6 +86,7 @@ class _Work:
     sent: bool = False
     row: results.Removal | None = None
     verdict: outcome.Verdict | None = None
+    lost_lock: bool = False
     after: resources.Image | None = None
 
 
@@ -114,6 +115,7 @@ class Steps:
     target: resources.Store | None
     not_started: bool
     _seen: set[str]
+    _seen_ids: set[str]
 
     def _read(self, image_ids: list[str],
               chunk: Chunk) -> dict[str, resources.Image]:
@@ -142,10 +144,9 @@ class Steps:
               pool: futures.Executor) -> tuple[list[resources.Image],
                                                list[str]]:
         """Lock images read free; rows for those the lock refuses."""
-        held, contended, errors, written = lock_mod.take(
+        held, contended, errors = lock_mod.take(
             self.proxy, self.lock, images, chunk.read_at, pool,
-            self.options.settle)
-        chunk.locked |= written
+            chunk.locked, self.options.settle)
         for image_id, error in errors.items():
             chunk.rows[image_id] = self._row(
                 image_id, chunk.names.get(image_id), results.FAILED, None,
@@ -190,6 +191,13 @@ class Steps:
                     item.before, item.error = item.after, None
                     again.append(image_id)
             active = again
+        for image_id in active:  # still more locations after the rounds
+            item = work[image_id]
+            item.verdict = outcome.Verdict(
+                results.UNVERIFIED, 'Image %s still lists store %s after %d '
+                'removals (one location each); run this command again.'
+                % (image_id, self.store, _MAX_ROUNDS),
+                tuple(sorted(item.after.store_ids)) if item.after else None)
         proofs = {}
         for image_id, item in work.items():
             if (item.verdict is not None and item.verdict.result is None
@@ -203,7 +211,9 @@ class Steps:
                 continue
             row = item.row or self._settle(item, proofs.get(image_id))
             keep = item.verdict is not None and item.verdict.keep_lock
-            if not keep:
+            if keep or item.lost_lock:
+                chunk.locked.discard(image_id)
+            else:
                 note = self._release(image_id, chunk)
                 if note:
                     row = dataclasses.replace(
@@ -226,6 +236,7 @@ class Steps:
                 return
             item.row = self._check(image)
             if item.row is None and not self.lock.is_mine(image):
+                item.lost_lock = True
                 item.row = self._row(
                     image.id, image.name, results.FAILED, image.store_ids,
                     'Another run took the lock of image %s; nothing was '
@@ -353,14 +364,33 @@ class Steps:
                     chunk.failed[label] = results.Removal(
                         None, label, self.store, results.FAILED, None,
                         str(exc))
-            if dedupe and image_id is not None and image_id != label:
-                if image_id in self._seen:
+            if dedupe and image_id is not None:
+                if image_id in self._seen_ids:
                     continue
-                self._seen.add(image_id)
+                self._seen_ids.add(image_id)
             chunk.order.append((label, image_id))
             if image_id is not None:
                 ids.append(image_id)
         return ids
+
+    def _release_left(self, chunk: Chunk) -> None:
+        """At the end of a chunk: remove the locks this run may still hold.
+
+        Only where the image's lock value is this run's (one listing):
+        a lock write whose confirmation failed may have lost to another
+        run.  Locks kept on purpose (unknown outcomes) are not here.
+        """
+        if not chunk.locked:
+            return
+        try:
+            found = self.proxy.images_by_id(sorted(chunk.locked))
+        except _ERRORS:
+            found = {}
+        for image_id in sorted(chunk.locked):
+            image = found.get(image_id)
+            if image is not None and self.lock.is_mine(image):
+                self._release(image_id, chunk)
+        chunk.locked.clear()
 
     def _give_up(self, busy: list[resources.Image], contended: list[str],
                  chunk: Chunk) -> None:

@@ -119,6 +119,18 @@ class TestImportBlocker(base.TestCase):
                                        os_glance_failed_import='fast'))
         self.assertEqual([], self.sent())
 
+    def test_unreadable_task_still_refuses(self):
+        # GET /v2/tasks/{id} fails: the refusal stands, without details.
+        self.http.get(base.V2 + '/tasks/' + TASK, status_code=404,
+                      json={'message': 'gone'})
+        reason = self.blocker(os_glance_import_task=TASK)
+        self.assertEqual(
+            'Image %s is being imported (task %s); removing a copy now could '
+            'leave a ghost copy and lose data. Run this command again when '
+            'the import has ended ("openstack image store list --image %s" '
+            'shows the stores).' % (self.image_id, TASK, self.image_id),
+            reason)
+
     def test_running_import_lock(self):
         self.http.get(base.V2 + '/tasks/' + TASK, json=task('processing'))
         reason = self.blocker(os_glance_import_task=TASK)

@@ -112,9 +112,13 @@ class TestTake(base.TestCase):
         self.times = {}
 
     def take(self, *bodies):
+        """lock.take on the images; also returns the written set."""
         images = [base.image_resource(b) for b in bodies or (self.body,)]
-        return lock.take(self.proxy, self.lock, images,
-                         self.clock.monotonic(), self.pool)
+        written = set()
+        held, contended, errors = lock.take(
+            self.proxy, self.lock, images, self.clock.monotonic(),
+            self.pool, written)
+        return held, contended, errors, written
 
     def timed(self, name, answer, delay=0.0):
         def callback(request, context):
@@ -173,6 +177,14 @@ class TestTake(base.TestCase):
         self.assertIsInstance(errors[self.iid], sdk_exc.ForbiddenException)
         self.assertEqual([base.add_lock(self.iid)], self.sent())
 
+    def test_write_without_a_clear_answer_may_have_been_saved(self):
+        # A 5xx or a dropped connection: the caller must release it later
+        # (if the value is this run's).
+        self.mock_patch(self.body, base.glance_error(503, 'busy'))
+        held, contended, errors, written = self.take()
+        self.assertEqual(({}, [], {self.iid}), (held, contended, written))
+        self.assertEqual([self.iid], list(errors))
+
     def test_failed_confirming_read(self):
         self.mock_patch(self.body, base.locked(self.body))
         self.mock_listing(base.glance_error(500, 'db down'))
@@ -201,8 +213,11 @@ class TestTake(base.TestCase):
                          [s for s in self.sent() if s.startswith('GET')])
 
     def test_nothing_to_take_sends_nothing(self):
-        self.assertEqual(({}, [], {}, set()), lock.take(
-            self.proxy, self.lock, [], self.clock.monotonic(), self.pool))
+        written = set()
+        self.assertEqual(({}, [], {}), lock.take(
+            self.proxy, self.lock, [], self.clock.monotonic(), self.pool,
+            written))
+        self.assertEqual(set(), written)
         self.assertEqual([], self.sent())
 
 

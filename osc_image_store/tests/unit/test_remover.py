@@ -150,6 +150,16 @@ class TestSelection(EngineCase):
                          [s for s in self.sent() if s.startswith('DELETE')])
         self.assertEqual(3, self.sent().count(base.listing_of(self.iid)))
 
+    def test_first_mention_keeps_its_place(self):
+        # By name first, then another image, then the first one by ID: one
+        # row each, in the order of their first mention.
+        other = base.image_body('other')
+        self.mock_name('cirros', self.body)
+        self.mock_chunk(self.body, other)
+        rows = self.run_engine(['cirros', other['id'], self.iid])
+        self.assertEqual([self.iid, other['id']],
+                         [r.image_id for r in rows])
+
     def test_same_image_in_two_chunks_once(self):
         self.mock_name('cirros', self.body)
         self.mock_chunk(self.body)

@@ -158,8 +158,29 @@ class TestOtherRuns(base.TestCase):
         self.assertEqual([], self.deletes())
 
     def test_confirming_read_fails(self):
-        self.listings(self.body, base.glance_error(500, 'db down'))
+        # The lock written stays unconfirmed: at the end of the chunk it is
+        # read once more and, being this run's, removed.
+        self.listings(self.body, base.glance_error(500, 'db down'),
+                      self.held)
         self.mock_patch(self.body, self.held, self.body)
         row = self.run_engine([self.iid], lock_wait=0)[0]
         self.assertEqual('failed', row.result)
         self.assertEqual([], self.deletes())
+        self.assertEqual(
+            [base.STORES, base.listing_of(self.iid), base.add_lock(self.iid),
+             base.listing_of(self.iid), base.listing_of(self.iid),
+             base.remove_lock(self.iid)], self.sent())
+
+    def test_lock_lost_before_the_delete_is_not_removed(self):
+        # The confirming read is more than fresh_for old: the image is read
+        # again, now with another run's lock. No DELETE, and that run's
+        # lock stays.
+        self.listings(self.body, self.held)
+        self.mock_patch(self.body, self.held, self.body)
+        self.mock_image(self.others())
+        row = self.run_engine([self.iid], fresh_for=-1)[0]
+        self.assertEqual('failed', row.result)
+        self.assertIn('Another run took the lock', row.reason)
+        self.assertEqual([], self.deletes())
+        self.assertEqual([base.add_lock(self.iid)],
+                         [s for s in self.sent() if s.startswith('PATCH')])

@@ -155,6 +155,25 @@ class TestAfterTheDelete(base.TestCase):
                                  ('fast',), None), self.row())
         self.assertEqual(2, len(self.deletes()))
 
+    def test_more_locations_than_rounds_is_unverified(self):
+        # Five locations in the store, one removed per DELETE: after the
+        # last round the store is still listed, so never "removed".
+        def stores(count):
+            return ','.join(['fast'] + ['cheap'] * count)
+        self.body['stores'] = self.held['stores'] = stores(5)
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(a)} for a in (
+                self.body, self.held,
+                *(dict(self.held, stores=stores(n)) for n in (4, 3, 2, 1)))])
+        self.mock_patch(self.body, self.held, self.body)
+        self.mock_store_delete('cheap', self.iid)
+        row = self.row()
+        self.assertEqual(('unverified', ('cheap', 'fast')),
+                         (row.result, row.remaining_stores))
+        self.assertIn('still lists store cheap after 4 removals', row.reason)
+        self.assertEqual(4, len(self.deletes()))
+
     # -- failed ------------------------------------------------------------
 
     def test_proof_answers_no_data(self):
