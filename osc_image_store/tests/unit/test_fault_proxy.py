@@ -83,8 +83,7 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
         self._send(204, b'')
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(faults.QuietServer):
 
     def __init__(self):
         super().__init__(('127.0.0.1', 0), _Upstream)

@@ -38,6 +38,7 @@ import http.client
 import http.server
 import re
 import socket
+import sys
 import threading
 import typing
 import urllib.parse
@@ -88,6 +89,21 @@ class Seen:
     status: int | None = None
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTP server that does not print dropped connections.
+
+    Hanging up on a client (``drop_after_forward``) or a client that gives
+    up (a timeout) are what this proxy is for, not errors.
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request: typing.Any,
+                     client_address: typing.Any) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class FaultProxy:
     """A threaded reverse proxy on 127.0.0.1 in front of ``upstream``.
 
@@ -125,8 +141,7 @@ class FaultProxy:
         """Start serving in a daemon thread; return self."""
         self._stopping.clear()
         handler = type('Handler', (_Handler,), {'proxy': self})
-        self._server = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', self.port), handler)
+        self._server = QuietServer(('127.0.0.1', self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         # A short poll interval: stop() waits for one.
