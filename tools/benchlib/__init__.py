@@ -1,0 +1,28 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The benchmark of ``tools/bench.py`` (``tox -e bench``), one job a module.
+
+* :mod:`benchlib.procs`: run the ``openstack`` CLI (wall time, CPU, RSS),
+  CPU counters of the servers and of the machine, what was measured on;
+* :mod:`benchlib.accesslog`: Glance's and Keystone's access lines, the
+  CLI's requests by kind;
+* :mod:`benchlib.fixture`: fresh images (fixture User-Agent), their
+  deletion, the check that a run did what it should;
+* :mod:`benchlib.batch`: OSC against this tool, interleaved rounds;
+* :mod:`benchlib.startup`: ``--help`` start-up, the plugin's import time;
+* :mod:`benchlib.scale`: ``--all-images`` at 200 and 2000 images;
+* :mod:`benchlib.cliprofile`: a CPU profile of every thread of the CLI;
+* :mod:`benchlib.report`: the table, ratios to OSC, targets;
+* :mod:`benchlib.main`: options and the order of the phases.
+
+It uses only the public API of :mod:`localcloud`.
+"""
