@@ -164,10 +164,15 @@ class TestModes(base.TestCase):
 
     def test_dry_run_sends_no_delete(self):
         image_id = self.create_image()
-        result = self.store_delete('cheap', image_id, extra=['--dry-run'])
+        result = self.store_delete('cheap', image_id, extra=['--dry-run'],
+                                   fail_ok=True)
         self.assertEqual([('would-remove', ['archive', 'fast'])],
                          [(r['Result'], r['Remaining Stores'])
                           for r in result.json()])
+        self.assertEqual((0, 'Plan for store cheap: 1 image(s) to remove, '
+                          '0 blocked; 4,096 bytes to be freed from cheap.\n'),
+                         (result.rc, result.stderr))
+        self.assertEqual([], self.glance_deletes())
 
     def test_ignore_missing_makes_rerun_safe(self):
         image_id = self.create_image()
