@@ -95,7 +95,8 @@ def refusal(
     if not others:
         return (results.SKIPPED if skip_only_copy else results.FAILED), (
             'Store %s holds the only copy of image %s; it is kept. To move '
-            'it, copy it to another store first.' % (store, image.id))
+            'it, run the command again with --copy-to <another store>.'
+            % (store, image.id))
     writable = [s for s in others
                 if s not in stores or not stores[s].is_read_only]
     if not writable and not allow_read_only_copies:

@@ -196,7 +196,8 @@ class Remover(steps.Steps):
                     'store %s was in flight: it may or may not have '
                     'happened; check it with "openstack image store list '
                     '--image %s".%s'
-                    % (image_id, self.store, image_id, self._lock_hint())))
+                    % (image_id, self.store, image_id,
+                       self._lock_hint(image_id))))
         chunk.locked -= chunk.sent
         self._release_left(chunk)
         return rows

@@ -186,7 +186,7 @@ class Steps:
                 item.verdict = outcome.classify(
                     item.before, self.store, item.error, item.after,
                     ignore_missing=self.options.ignore_missing,
-                    lock_hint=self._lock_hint())
+                    lock_hint=self._lock_hint(image_id))
                 if item.verdict.again and item.after is not None:
                     item.before, item.error = item.after, None
                     again.append(image_id)
@@ -328,10 +328,12 @@ class Steps:
             None if remaining is None else tuple(sorted(remaining)), reason,
             copied_to, size)
 
-    def _lock_hint(self) -> str:
+    def _lock_hint(self, image_id: str) -> str:
         return (' Its lock (property %s) stays for %d minutes so that no '
-                'other run removes another copy meanwhile.'
-                % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60))
+                'other run removes another copy meanwhile; once the image '
+                'shows what happened, "%s" removes it sooner.'
+                % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60,
+                   self.lock.unset_command(image_id)))
 
     def _resolve(self, items: list[ty.Any], chunk: Chunk,
                  pool: futures.Executor, dedupe: bool = True) -> list[str]:
@@ -401,10 +403,12 @@ class Steps:
                 image.id, image.name, results.FAILED, image.store_ids,
                 'Image %s is locked by another run of this tool (%s); '
                 'nothing was removed. Run this command again later: a lock '
-                'is taken over %d minutes after it was taken (its run has '
-                'died by then).' % (image.id,
-                                    holder.describe() if holder else '?',
-                                    lock_mod.STALE_AFTER // 60))
+                'is taken over %d minutes after it was taken. If no run is '
+                'active and the lock was kept after an unknown outcome that '
+                'you have checked, remove it with "%s".'
+                % (image.id, holder.describe() if holder else '?',
+                   lock_mod.STALE_AFTER // 60,
+                   self.lock.unset_command(image.id)))
         for image_id in contended:
             if image_id not in chunk.rows:
                 chunk.rows[image_id] = self._row(

@@ -95,6 +95,9 @@ class Proxy(_proxy.Proxy):
         conn.image.get_endpoint()
         proxy = conn.config.get_session_client('image', constructor=cls)
         proxy._connection = conn
+        # A read that gets 503 is retried once, not for half a minute
+        # (the store DELETE is never retried).
+        proxy.status_code_retries = min(proxy.status_code_retries or 0, 1)
         return proxy
 
     def request(

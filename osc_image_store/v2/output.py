@@ -11,6 +11,7 @@
 # under the License.
 """Output helpers of the commands: cells, progress line, Ctrl-C handling."""
 
+import contextlib
 import signal
 import threading
 import time
@@ -28,7 +29,7 @@ def cell(value: ty.Any, formatter: str) -> ty.Any:
 
     json/yaml keep lists and None (null); the other formatters get an
     empty string for None and store lists joined with commas (table:
-    ``", "``; value, csv, shell: ``","``, so that a script can split them).
+    ``", "``; value and csv: ``","``, so that a script can split them).
 
     :param value: a cell value (str, bool, int, None, list or tuple).
     :param formatter: ``parsed_args.formatter``.
@@ -45,15 +46,25 @@ def cell(value: ty.Any, formatter: str) -> ty.Any:
 class Progress:
     """A one-line progress report on the command's stderr.
 
-    Shown only when that stderr is a terminal and the output is a table;
-    redrawn at most every 0.2 s: images done (of total, when known),
-    failures, rate and time left.
+    Shown only when that stderr is a terminal and the output is a table:
+    images done (of total, when known), failures, copies, rate and time
+    left.  Rows come a chunk at a time, so the line is also redrawn every
+    half second by a thread of its own, with the time going on.
     """
+
+    #: Seconds between two redraws.
+    EVERY = 0.5
 
     def __init__(self, stream: ty.TextIO | None, total: int | None = None):
         self.stream, self.total = stream, total
         self.shown = False
-        self.start = self.last = time.monotonic()
+        self.start = time.monotonic()
+        self.counts = (0, 0, 0, 0)
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        if stream is not None:
+            threading.Thread(target=self._tick, daemon=True,
+                             name='progress').start()
 
     @classmethod
     def for_command(cls, stderr: ty.TextIO, formatter: str,
@@ -65,16 +76,19 @@ class Progress:
 
     def update(self, done: int, failed: int, copying: int = 0,
                copied: int = 0) -> None:
-        """Redraw: images done (of total), failures, copies, rate, ETA.
+        """Record the counts; the next redraw shows them.
 
+        :param done: images reported so far.
+        :param failed: of which failed, unverified, unknown or copying.
         :param copying: copies in flight or queued.
         :param copied: bytes copied so far.
         """
-        now = time.monotonic()
-        if self.stream is None or now - self.last < 0.2:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-6)
+        self.counts = (done, failed, copying, copied)
+
+    def text(self) -> str:
+        """The progress line for the counts recorded so far."""
+        done, failed, copying, copied = self.counts
+        rate = done / max(time.monotonic() - self.start, 1e-6)
         text = (_('%(done)d of %(total)d image(s)') % {
             'done': done, 'total': self.total} if self.total
             else _('%d image(s)') % done)
@@ -85,11 +99,31 @@ class Progress:
         text += _(', %.1f/s') % rate
         if self.total and rate > 0:
             text += _(', about %ds left') % ((self.total - done) / rate)
-        self.stream.write('\r\033[K' + text)
-        self.stream.flush()
-        self.shown = True
+        return text
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.EVERY):
+            with self._lock:
+                if self._done.is_set() or self.stream is None:
+                    return
+                self.stream.write('\r\033[K' + self.text())
+                self.stream.flush()
+                self.shown = True
+
+    @contextlib.contextmanager
+    def paused(self) -> ty.Iterator[None]:
+        """Clear the line while something else is written to stderr."""
+        with self._lock:
+            self._erase()
+            yield
 
     def clear(self) -> None:
+        """Stop redrawing and clear the line."""
+        self._done.set()
+        with self._lock:
+            self._erase()
+
+    def _erase(self) -> None:
         if self.shown and self.stream is not None:
             self.stream.write('\r\033[K')
             self.stream.flush()
@@ -131,14 +165,16 @@ def plan_summary(rows: ty.Sequence[ty.Any], store: str,
     """
     remove = [r for r in rows if r.result == results.WOULD_REMOVE]
     move = [r for r in rows if r.result == results.WOULD_MOVE]
-    blocked = [r for r in rows if r.result in (results.FAILED,
-                                               results.SKIPPED)]
+    blocked = [r for r in rows if r.result == results.FAILED]
+    skipped = [r for r in rows if r.result == results.SKIPPED]
     text = _('Plan for store %(store)s: %(remove)d image(s) to remove') % {
         'store': store, 'remove': len(remove)}
     if copy_to:
         text += _(', %(move)d to copy into %(to)s first (%(bytes)s bytes)') % {
             'move': len(move), 'to': copy_to,
             'bytes': _bytes(sum(r.size or 0 for r in move))}
+    if skipped:
+        text += _(', %d skipped (sole copies)') % len(skipped)
     text += _(', %(blocked)d blocked; %(freed)s bytes to be freed from '
               '%(store)s.') % {
         'blocked': len(blocked), 'store': store,
@@ -147,21 +183,32 @@ def plan_summary(rows: ty.Sequence[ty.Any], store: str,
 
 
 def left_summary(left: ty.Sequence[str], read: int, store: str,
-                 deep: bool) -> str:
+                 deep: bool, project: str | None = None) -> str:
     """What a finished ``--all-images`` run left in the store."""
+    whose = (_('visible image of project %s') % project if project
+             else _('visible image'))
     how = (_('the image listing and %d single-image reads') % read if deep
            else _('the image listing; locations without a store ID are only '
                   'seen with --check-untagged'))
     if not left:
-        return _('Store %(store)s: no visible image holds data there any '
-                 'more (checked with %(how)s).') % {
-            'store': store, 'how': how}
-    return _('Store %(store)s still holds data of %(count)d visible '
-             'image(s) (checked with %(how)s): %(ids)s') % {
-        'store': store, 'count': len(left), 'how': how,
+        return _('Store %(store)s: no %(whose)s holds data there any more '
+                 '(checked with %(how)s).') % {
+            'store': store, 'how': how, 'whose': whose}
+    return _('Store %(store)s still holds data of %(count)d %(whose)s(s) '
+             '(checked with %(how)s): %(ids)s') % {
+        'store': store, 'count': len(left), 'how': how, 'whose': whose,
         'ids': ', '.join(left[:20]) + (' ...' if len(left) > 20 else '')}
 
 
 def _bytes(count: int) -> str:
     """A byte count with thousands separators."""
     return '{:,}'.format(count)
+
+
+def failure_counts(rows: ty.Sequence[ty.Any]) -> str:
+    """``1 failed, 2 unknown``: the rows that make the exit code 1."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.failed:
+            counts[row.result] = counts.get(row.result, 0) + 1
+    return ', '.join('%d %s' % (n, r) for r, n in sorted(counts.items()))

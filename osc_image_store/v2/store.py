@@ -198,10 +198,10 @@ class DeleteImageFromStore(command.Lister):
             with output.StopOnSigint(stop):
                 for row in engine.run(images):
                     if row.failed:
-                        progress.clear()
-                        LOG.error(_('Image %(image)s: %(result)s'), {
-                            'image': row.image_id or row.image_name,
-                            'result': row.result})
+                        with progress.paused():
+                            LOG.error(_('Image %(image)s: %(result)s'), {
+                                'image': row.image_id or row.image_name,
+                                'result': row.result})
                     rows.append(row)
                     progress.update(len(rows), sum(r.failed for r in rows),
                                     engine.copies_pending,
@@ -223,7 +223,8 @@ class DeleteImageFromStore(command.Lister):
             self._interrupted = 1
         self._not_started = engine.not_started
         self._summary = {'failed': sum(r.failed for r in rows),
-                         'total': len(rows), 'store': parsed_args.store}
+                         'total': len(rows), 'store': parsed_args.store,
+                         'counts': output.failure_counts(rows)}
         self._report(parsed_args, engine, rows, owner)
         keys = tuple(fields)
         return tuple(fields.values()), [
@@ -250,8 +251,9 @@ class DeleteImageFromStore(command.Lister):
             LOG.warning(_('No image to remove from store %s.'),
                         parsed_args.store)
         if parsed_args.dry_run:
-            LOG.warning(output.plan_summary(rows, parsed_args.store,
-                                            parsed_args.copy_to))
+            if rows:
+                LOG.warning(output.plan_summary(rows, parsed_args.store,
+                                                parsed_args.copy_to))
             return
         if (not parsed_args.all_images or self._interrupted
                 or self._aborted):
@@ -265,7 +267,8 @@ class DeleteImageFromStore(command.Lister):
                                          'error': exc})
             return
         LOG.warning(output.left_summary(left, read, parsed_args.store,
-                                        parsed_args.check_untagged))
+                                        parsed_args.check_untagged,
+                                        parsed_args.project))
 
     def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
         """The ID of --project (a name is looked up in the Identity API)."""
@@ -293,8 +296,7 @@ class DeleteImageFromStore(command.Lister):
                   '%(error)s') % dict(self._summary, error=self._aborted))
         if self._interrupted:
             LOG.error(_('Interrupted: %(total)d image(s) reported above '
-                        '(%(failed)d failed, unverified, unknown or still '
-                        'copying)%(rest)s.'),
+                        '(%(counts)s)%(rest)s.'),
                       dict(self._summary, rest=_(
                           '; the others were not started')
                           if self._not_started or self._interrupted == 2
@@ -303,12 +305,13 @@ class DeleteImageFromStore(command.Lister):
         if self._summary['failed'] and parsed_args.dry_run:
             raise exceptions.CommandError(
                 _('Dry run: %(failed)d of %(total)d images could not be '
-                  'removed from store %(store)s') % self._summary)
+                  'removed from store %(store)s (%(counts)s)')
+                % self._summary)
         if self._summary['failed']:
             raise exceptions.CommandError(
                 _('%(failed)d of %(total)d images were not removed from store '
-                  '%(store)s, or their outcome is unverified or unknown (see '
-                  'Result and Reason)') % self._summary)
+                  '%(store)s as asked: %(counts)s (see Result and Reason)')
+                % self._summary)
         return result
 
 

@@ -66,7 +66,8 @@ class TestRefusal(base.TestCase):
     def test_only_copy(self):
         image = base.image_resource(base.image_body(stores=('cheap',)))
         reason = ('Store cheap holds the only copy of image %s; it is kept. '
-                  'To move it, copy it to another store first.' % image.id)
+                  'To move it, run the command again with --copy-to '
+                  '<another store>.' % image.id)
         self.assertEqual((results.FAILED, reason),
                          checks.refusal(image, 'cheap', stores()))
         self.assertEqual((results.SKIPPED, reason), checks.refusal(

@@ -246,7 +246,10 @@ class TestAfterTheDelete(base.TestCase):
                          (row.result, row.remaining_stores))
         self.assertTrue(row.reason.endswith(
             'Its lock (property osc_image_store_lock) stays for 15 minutes '
-            'so that no other run removes another copy meanwhile.'))
+            'so that no other run removes another copy meanwhile; once the '
+            'image shows what happened, "openstack image unset --property '
+            'osc_image_store_lock %s" removes it sooner.' % self.iid),
+            row.reason)
         self.assertFalse(self.unlocked())
         self.assertEqual(1, len(self.deletes()))
         return row

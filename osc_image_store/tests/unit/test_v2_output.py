@@ -14,7 +14,9 @@
 import io
 import signal
 import threading
+import time
 
+import fixtures
 import testtools
 
 from osc_image_store.engine import results
@@ -59,12 +61,26 @@ class TestSummaries(testtools.TestCase):
                 self.row('skipped', 7), self.row('absent', 7)]
         self.assertEqual(
             'Plan for store cheap: 1 image(s) to remove, 2 to copy into fast '
-            'first (300 bytes), 2 blocked; 1,000,300 bytes to be freed from '
-            'cheap.', output.plan_summary(rows, 'cheap', 'fast'))
-        self.assertEqual(
-            'Plan for store cheap: 1 image(s) to remove, 2 blocked; '
+            'first (300 bytes), 1 skipped (sole copies), 1 blocked; '
             '1,000,300 bytes to be freed from cheap.',
+            output.plan_summary(rows, 'cheap', 'fast'))
+        self.assertEqual(
+            'Plan for store cheap: 1 image(s) to remove, 1 skipped (sole '
+            'copies), 1 blocked; 1,000,300 bytes to be freed from cheap.',
             output.plan_summary(rows, 'cheap', None))
+
+    def test_left_in_the_project(self):
+        self.assertEqual(
+            'Store cheap still holds data of 1 visible image of project '
+            'demo(s) (checked with the image listing; locations without a '
+            'store ID are only seen with --check-untagged): i1',
+            output.left_summary(['i1'], 0, 'cheap', False, 'demo'))
+
+    def test_failure_counts(self):
+        rows = [self.row(r, 1) for r in ('unknown', 'failed', 'removed',
+                                         'unknown', 'copying')]
+        self.assertEqual('1 copying, 1 failed, 2 unknown',
+                         output.failure_counts(rows))
 
     def test_nothing_left(self):
         self.assertEqual(
@@ -94,46 +110,60 @@ class TestProgress(testtools.TestCase):
         self.assertIsNone(output.Progress.for_command(
             object(), 'table', 3).stream)
 
-    def elapsed(self, progress, seconds):
-        progress.start -= seconds
-        progress.last -= seconds
+    def test_text(self):
+        progress = output.Progress(None, 4)
+        progress.start -= 10
+        progress.update(2, 1)
+        self.assertEqual('2 of 4 image(s), 1 failed, 0.2/s, about 10s left',
+                         progress.text())
+        progress.update(2, 1, copying=3, copied=1234567)
+        self.assertEqual('2 of 4 image(s), 1 failed, 3 copying, 1,234,567 '
+                         'bytes copied, 0.2/s, about 10s left',
+                         progress.text())
+        unknown = output.Progress(None)
+        unknown.start -= 10
+        unknown.update(2, 0)
+        self.assertEqual('2 image(s), 0 failed, 0.2/s', unknown.text())
 
-    def test_redrawn_at_most_every_fifth_of_a_second(self):
+    def drawn(self, stream, count):
+        """Wait (at most 5 s) until the line was drawn ``count`` times."""
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count('\r\x1b[K') < count:
+            self.assertLess(time.monotonic(), deadline, stream.getvalue())
+            time.sleep(0.005)
+
+    def test_redrawn_by_its_thread_while_rows_do_not_come(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'osc_image_store.v2.output.Progress.EVERY', 0.01))
         stream = Terminal()
         progress = output.Progress(stream, 4)
+        self.addCleanup(progress.clear)
         progress.update(1, 0)
-        self.assertEqual('', stream.getvalue())
-        self.elapsed(progress, 10)
-        progress.update(2, 1)
-        self.assertEqual('\r\x1b[K2 of 4 image(s), 1 failed, 0.2/s, about '
-                         '10s left', stream.getvalue())
-        progress.update(3, 1)
-        self.assertEqual(1, stream.getvalue().count('\r'))
+        self.drawn(stream, 2)
+        self.assertIn('1 of 4 image(s), 0 failed', stream.getvalue())
 
-    def test_without_a_total(self):
-        stream = Terminal()
-        progress = output.Progress(stream)
-        self.elapsed(progress, 10)
-        progress.update(2, 0)
-        self.assertEqual('\r\x1b[K2 image(s), 0 failed, 0.2/s',
-                         stream.getvalue())
-
-    def test_clear(self):
+    def test_paused_and_cleared(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'osc_image_store.v2.output.Progress.EVERY', 0.01))
         stream = Terminal()
         progress = output.Progress(stream, 1)
+        self.drawn(stream, 1)
+        with progress.paused():
+            # The line is erased, and not drawn again meanwhile.
+            self.assertTrue(stream.getvalue().endswith('/s\r\x1b[K'))
+            stream.write('ERROR one line')
+            time.sleep(0.05)
+            self.assertTrue(stream.getvalue().endswith('ERROR one line'))
         progress.clear()
-        self.assertEqual('', stream.getvalue())
-        self.elapsed(progress, 1)
-        progress.update(1, 0)
-        progress.clear()
-        self.assertTrue(stream.getvalue().endswith('left\r\x1b[K'))
-        progress.clear()
-        self.assertEqual(2, stream.getvalue().count('\r'))
+        drawn = stream.getvalue()
+        time.sleep(0.05)
+        self.assertEqual(drawn, stream.getvalue())
+        self.assertFalse(progress.shown)
 
     def test_silent(self):
         progress = output.Progress(None, 1)
-        self.elapsed(progress, 1)
         progress.update(1, 0)
+        time.sleep(0.01)
         progress.clear()
         self.assertFalse(progress.shown)
 

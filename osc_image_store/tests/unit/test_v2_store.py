@@ -167,9 +167,9 @@ class TestExitCodes(command.DeleteCase):
         code = self.run_cmd('--store', 'cheap', '-f', 'json', one['id'],
                             self.iid, two['id'])
         self.assertEqual(1, code)
-        self.assertEqual('1 of 3 images were not removed from store cheap, '
-                         'or their outcome is unverified or unknown (see '
-                         'Result and Reason)', self.error)
+        self.assertEqual('1 of 3 images were not removed from store cheap '
+                         'as asked: 1 failed (see Result and Reason)',
+                         self.error)
         rows = json.loads(self.stdout.getvalue())
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r['Result'] for r in rows])
@@ -183,7 +183,7 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual(1, self.run_cmd('--store', 'cheap', '--dry-run',
                                          self.iid))
         self.assertEqual('Dry run: 1 of 1 images could not be removed from '
-                         'store cheap', self.error)
+                         'store cheap (1 failed)', self.error)
 
     def test_dry_run_plan_on_stderr(self):
         self.mock_listing([self.body])
@@ -239,8 +239,8 @@ class TestExitCodes(command.DeleteCase):
         # The DELETE may still be carried out: its lock stays.
         self.assertNotIn(base.remove_lock(self.iid), self.sent())
         self.assertIn('ERROR Interrupted: 1 image(s) reported above (1 '
-                      'failed, unverified, unknown or still copying); the '
-                      'others were not started.', self.logs.output)
+                      'unknown); the others were not started.',
+                      self.logs.output)
 
     def test_first_ctrl_c_starts_no_delete(self):
         held = base.locked(self.body)
