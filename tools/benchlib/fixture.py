@@ -53,8 +53,7 @@ class Images:
         ids: list[str] = []
         step = 500 if count >= 1000 else count
         with futures.ThreadPoolExecutor(self.threads) as pool:
-            jobs = [pool.submit(self.cloud.create_image, f'{prefix}-{i:05d}',
-                                self.data, stores=stores, timeout=900)
+            jobs = [pool.submit(self._create_one, f'{prefix}-{i:05d}', stores)
                     for i in range(count)]
             for n, job in enumerate(jobs, 1):
                 ids.append(job.result())
@@ -63,6 +62,31 @@ class Images:
                               f'{"+".join(stores)} '
                               f'({time.monotonic() - started:.0f} s)')
         return ids
+
+    def _create_one(self, name: str, stores: tuple[str, ...],
+                    attempts: int = 3) -> str:
+        """Create one image; on an error, delete what was made, again.
+
+        An overloaded machine may make Glance drop a connection; creating
+        images is not what is measured.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.cloud.create_image(name, self.data, stores=stores,
+                                               timeout=900)
+            except Exception as exc:
+                if attempt == attempts:
+                    raise
+                procs.say(f'  creating {name} failed ({exc!s:.200}); '
+                          'deleting what was made, trying again')
+                time.sleep(2.0 * attempt)
+                try:
+                    for image in self.cloud.image_api(
+                            'GET', f'/images?name={name}').json()['images']:
+                        self.cloud.delete_image(image['id'])
+                except Exception as again:
+                    procs.say(f'  cleanup of {name} failed ({again!s:.200})')
+        raise AssertionError('not reached')
 
     def delete(self, ids: list[str]) -> None:
         """Delete whole images (fixture cleanup), ``threads`` at a time."""

@@ -28,7 +28,9 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import sys
+import time
 
 import localcloud
 
@@ -109,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     procs.say(f'openstack command: {procs.OPENSTACK}; commit '
               f'{results["machine"]["commit"]}; load average '
               f'{os.getloadavg()[0]:.1f}')
-    cloud = localcloud.LocalCloud(db='postgresql', nomulti=False, odd=False)
+    # A run directory of our own: kept (with the servers' logs) when the
+    # benchmark fails, removed when it ends well.
+    run_dir = localcloud.repo_root() / '.cloud' / (
+        f'bench-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}')
+    cloud = localcloud.LocalCloud(run_dir, db='postgresql', nomulti=False,
+                                  odd=False)
+    ended_well = False
     try:
         cloud.start()
         env = procs.child_env(cloud)
@@ -128,11 +136,16 @@ def main(argv: list[str] | None = None) -> int:
             results['profile'] = profile(cloud, images, env,
                                          args.profile_images, args.profile)
             results['warnings'] += results['profile']['warnings']
+        ended_well = True
     except localcloud.CloudError as exc:
         procs.say(f'the benchmark could not run: {exc}')
         return 1
     finally:
         cloud.stop()
+        if ended_well:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            procs.say(f'the cloud\'s logs are kept in {run_dir}/logs')
     results['machine']['loadavg_end'] = os.getloadavg()[0]
     results['total_s'] = procs.elapsed()
     print(report.render(results), flush=True)
