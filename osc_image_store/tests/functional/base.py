@@ -115,6 +115,11 @@ class TestCase(testtools.TestCase):
         return [(m['path'], m['agent']) for m in map(_ACCESS.search, lines)
                 if m and m['method'] == 'DELETE']
 
+    def cli_deletes(self):
+        """Paths of the DELETEs the CLI (not the fixture) sent."""
+        return [path for path, agent in self.glance_deletes()
+                if not agent.startswith(localcloud.FIXTURE_AGENT)]
+
     def expect_removed(self, image_id, store):
         """Say that a test means to remove ``store``'s copy of an image."""
         self.expected[image_id][1].discard(store)

@@ -72,7 +72,7 @@ class TestAllImages(base.TestCase):
                      if r['Result'] == 'would-remove']
         self.assertEqual(len(removable), int(plan[1]))
         self.assertGreaterEqual(int(plan[2].replace(',', '')), 1000)
-        self.assertEqual([], self.glance_deletes())
+        self.assertEqual([], self.cli_deletes())
         _, demo = self.all_images('--dry-run', '--project', 'demo')
         self.assertNotIn(image_id, demo)
 
@@ -80,7 +80,7 @@ class TestAllImages(base.TestCase):
         image_id = self.create_image(('fast', 'cheap'))
         result, rows = self.all_images(cloud=base.MEMBER)
         self.assertNotIn(image_id, rows)
-        self.assertEqual([], self.glance_deletes())
+        self.assertEqual([], self.cli_deletes())
 
 
 class TestParallel(base.TestCase):
@@ -113,7 +113,7 @@ class TestInterrupt(base.TestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while (len(self.glance_deletes()) < 4
+        while (len(self.cli_deletes()) < 4
                and time.monotonic() < deadline
                and process.poll() is None):
             time.sleep(0.05)

@@ -115,7 +115,7 @@ class TestDrain(DrainTestCase):
                       'into archive first (3,000 bytes), 1 blocked; 5,000 '
                       'bytes to be freed from cheap.', result.stderr)
         self.assertEqual({}, dict(self.imports()))
-        self.assertEqual([], self.glance_deletes())
+        self.assertEqual([], self.cli_deletes())
 
     def test_blocked_images_keep_their_copy(self):
         # An import that stays "in progress": Glance died mid-copy.

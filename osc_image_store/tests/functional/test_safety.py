@@ -44,7 +44,7 @@ class TestHostileIdentifiers(base.TestCase):
                          for image in hostile.IMAGES_NOT_FOUND])
         self.assertIn('%d of %d images were not removed from store cheap'
                       % ((len(hostile.IMAGES_NOT_FOUND),) * 2), result.stderr)
-        self.assertEqual([], self.glance_deletes())
+        self.assertEqual([], self.cli_deletes())
         self.check_images_intact()
 
 
@@ -172,7 +172,7 @@ class TestModes(base.TestCase):
         self.assertEqual((0, 'Plan for store cheap: 1 image(s) to remove, '
                           '0 blocked; 4,096 bytes to be freed from cheap.\n'),
                          (result.rc, result.stderr))
-        self.assertEqual([], self.glance_deletes())
+        self.assertEqual([], self.cli_deletes())
 
     def test_ignore_missing_makes_rerun_safe(self):
         image_id = self.create_image()
