@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 
 import localcloud
@@ -119,6 +120,22 @@ class TestCase(testtools.TestCase):
         """Paths of the DELETEs the CLI (not the fixture) sent."""
         return [path for path, agent in self.glance_deletes()
                 if not agent.startswith(localcloud.FIXTURE_AGENT)]
+
+    def kill_glance_mid_copy(self, image_id, stores):
+        """Kill Glance's workers while it copies the image into ``stores``.
+
+        "Glance died mid-import": the import task stays ``processing`` with its lock and importing
+        flag; a half-written file is left in the target store, so the
+        image leaves the set whose files are checked.
+        """
+        self.cloud.start_copy(image_id, list(stores))
+        deadline = time.monotonic() + 30
+        while not self.cloud.image(image_id).get(
+                'os_glance_importing_to_stores'):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.cloud.kill_workers('glance')
+        del self.expected[image_id]
 
     def expect_removed(self, image_id, store):
         """Say that a test means to remove ``store``'s copy of an image."""
