@@ -124,9 +124,10 @@ class TestCase(testtools.TestCase):
     def kill_glance_mid_copy(self, image_id, stores):
         """Kill Glance's workers while it copies the image into ``stores``.
 
-        "Glance died mid-import": the import task stays ``processing`` with its lock and importing
-        flag; a half-written file is left in the target store, so the
-        image leaves the set whose files are checked.
+        "Glance died mid-import": the import task stays ``processing``
+        with its lock and importing flag; a half-written file is left in
+        the target store, so the image leaves the set whose files are
+        checked.
         """
         self.cloud.start_copy(image_id, list(stores))
         deadline = time.monotonic() + 30
