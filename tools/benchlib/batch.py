@@ -80,14 +80,16 @@ def engine_chunk(parallel: int) -> tuple[int | None, float | None]:
 def lock_rounds(n: int, parallel: int, listings: float) -> dict:
     """The chunks of a run and its lock rounds, from its listings.
 
-    Each lock round of a chunk is a listing, the PATCHes, the settle wait
-    and a confirming listing; each chunk ends with one read-back listing.
+    A lock round is a listing, the lock PATCHes, the settle wait, a
+    confirming listing, then the DELETEs of the images held and a
+    read-back listing: three listings.  A chunk takes one round, more
+    when some locks must be taken again (answered late).
     """
     size, settle = engine_chunk(parallel)
     if size is None or settle is None:
         return {}
     chunks = math.ceil(n / size)
-    rounds = max(chunks, (listings - chunks) / 2)
+    rounds = max(chunks, round(listings / 3))
     return {'chunk_size': size, 'chunks': chunks, 'lock_rounds': rounds,
             'settle_s': rounds * settle}
 

@@ -32,6 +32,19 @@ import sys
 import threading
 import time
 
+#: (label, file name ending, function): cumulative CPU of known hot spots.
+HOT_SPOTS = (
+    ('openstacksdk resources built (Resource.existing)', 'openstack/'
+     'resource.py', 'existing'),
+    ('  of which Resource.to_dict', 'openstack/resource.py', 'to_dict'),
+    ('keystoneauth Session.request (the request path)', 'keystoneauth1/'
+     'session.py', 'request'),
+    ('  of which Session.get_endpoint', 'keystoneauth1/session.py',
+     'get_endpoint'),
+    ('imports (start-up)', '<frozen importlib._bootstrap>', '_find_and_load'),
+    ('json.loads', 'json/__init__.py', 'loads'),
+)
+
 _SITE = re.compile(r'[/\\](?:site|dist)-packages[/\\]([^/\\]+)')
 _STDLIB = re.compile(r'[/\\]python3\.\d+[/\\]([^/\\]+?)(?:\.py)?(?:[/\\]|$)')
 
@@ -79,8 +92,10 @@ def area(filename: str) -> str:
     """The package (or stdlib module) a profiled function belongs to."""
     if filename == '~':
         return 'built-ins (C)'
-    if filename.startswith('<frozen'):
+    if filename.startswith('<frozen importlib'):
         return 'imports (frozen importlib)'
+    if filename.startswith('<frozen '):
+        return 'stdlib ' + filename[len('<frozen '):].rstrip('>')
     found = _SITE.search(filename)
     if found:
         return found.group(1).split('.', 1)[0]
@@ -116,7 +131,14 @@ def summary(path: str, cpu_s: float, top: int = 15) -> str:
         areas[area(key[0])] += value[2]
     lines = [f'profiled CPU {total:.2f} s over all threads (process: '
              f'{cpu_s:.2f} s of CPU under the profiler)', '',
-             'own CPU by package:']
+             'cumulative CPU of hot spots (calls):']
+    for label, ending, func in HOT_SPOTS:
+        found = [v for k, v in raw.items()
+                 if k[0].endswith(ending) and k[2] == func]
+        cum = sum(v[3] for v in found)
+        lines.append(f'  {cum:7.3f} s {cum / total:6.1%}  {label} '
+                     f'({sum(v[1] for v in found)})')
+    lines += ['', 'own CPU by package:']
     for name, seconds in areas.most_common(top):
         lines.append(f'  {seconds:7.3f} s {seconds / total:6.1%}  {name}')
     lines += ['', f'top {top} functions by own CPU (calls, own s, cum s):']

@@ -206,9 +206,13 @@ def render(results: dict) -> str:
     parts += _detail_tables(results)
     if b:
         parts.append(_lock_note(b))
-    if results.get('profile'):
-        parts.append('CPU profile of a run (every thread, CPU time):\n'
-                     + results['profile']['summary'])
+    p = results.get('profile')
+    if p:
+        parts.append(
+            f'CPU profile of store delete --parallel 4 over {p["images"]} '
+            f'images (every thread, CPU time; {p["wall"]:.0f} s under the '
+            'profiler, which slows pure-Python code most: compare shares, '
+            'not seconds):\n' + p['summary'])
     warnings = results.get('warnings', [])
     parts.append('\n'.join(f'WARNING: {w}' for w in warnings)
                  or 'every run did what it should (all images left the '
@@ -223,7 +227,7 @@ def _lock_note(b: dict) -> str:
              'image are the lock and the unlock; more: locks answered over '
              '1 s after the chunk\'s read were released and taken again; '
              'one lock round = listing, PATCHes, 1 s settle wait, '
-             'confirming listing):']
+             'confirming listing, DELETEs, read-back listing):']
     for key in ('p1', 'p4', 'p8'):
         v = b['summary'][key]
         lock = v['lock']
