@@ -81,11 +81,13 @@ def refusal(
     :returns: None when the removal may go on, else ``(result, reason)``
         with result ``failed``, ``absent`` or ``skipped``.
     """
+    current = image.store_ids
+    if store not in current and ignore_missing:
+        return results.ABSENT, None
     if image.status != 'active':
         return results.FAILED, (
             'Image %s is %s; only active images can be removed from a '
             'store.' % (image.id, image.status))
-    current = image.store_ids
     if store not in current:
         if ignore_missing:
             return results.ABSENT, None
@@ -185,6 +187,17 @@ def import_blocker(
             'this command again.'
             % (image.id, marker, task.id, task.status, until, image.id,
                ' '.join(sorted(importing)) or '<store>'))
+
+
+def import_expired(task: ty.Any,
+                   now: datetime.datetime | None = None) -> bool:
+    """Whether Glance treats an import task's lock as expired.
+
+    True when the task has not changed for 60 minutes (120 while
+    ``pending``), the rule of the Images API's ``_enforce_import_lock``.
+    """
+    age = _age(task, now or datetime.datetime.now(datetime.timezone.utc))
+    return age is not None and age >= _expiry(task)
 
 
 def _expiry(task: ty.Any) -> datetime.timedelta:

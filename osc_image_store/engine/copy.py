@@ -79,6 +79,7 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
         return Copied(False, 'Image %s could not be read before its copy '
                       '(%s).%s' % (image_id, exc, kept))
     started = False
+    refused = ''
     if target not in image.store_ids:
         busy = image.import_task or image.importing_to_stores
         if busy and target not in image.importing_to_stores:
@@ -92,13 +93,17 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
                 proxy.copy_image_to_stores(image_id, [target])
                 started = True
             except sdk_exc.HttpException as exc:
-                if exc.status_code not in (400, 409):
+                refused = (' Glance answered the import with HTTP %s: %s.'
+                           % (exc.status_code, sdk_proxy.clean_details(
+                               exc.details or '',
+                               exc.status_code).rstrip('.')))
+                status = exc.status_code or 500
+                if status >= 500:
+                    started = True  # it may have started: read and see
+                elif status not in (400, 409):
                     return Copied(False, 'Glance refused to copy image %s '
-                                  'into store %s (HTTP %s: %s).%s' % (
-                                      image_id, target, exc.status_code,
-                                      sdk_proxy.clean_details(
-                                          exc.details or '',
-                                          exc.status_code), kept),
+                                  'into store %s.%s%s'
+                                  % (image_id, target, refused, kept),
                                   stores=tuple(sorted(image.store_ids)))
                 # 400: already there; 409: an import took the lock just
                 # now.  The reads below tell which.
@@ -121,7 +126,7 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
             now = None
         if now is not None:
             last = now
-            done = _settled(proxy, now, target, kept)
+            done = _settled(proxy, now, target, refused + kept)
             stores = tuple(sorted(now.store_ids))
             if done is not None:
                 return dataclasses.replace(
@@ -157,12 +162,17 @@ def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
                           'into store %s failed: %s.%s'
                           % (task.id, image.id, target,
                              task.message or '(no message)', kept))
+        if checks.import_expired(task):
+            # Nothing has moved for as long as Glance allows: the copy
+            # died with the Images API that ran it.
+            return Copied(False, '%s%s' % (
+                checks.import_blocker(image, proxy), kept))
         return None
     if target in image.importing_to_stores:
         return None
     if target not in image.store_ids:
-        return Copied(False, 'The import of image %s ended without a copy in '
-                      'store %s.%s' % (image.id, target, kept))
+        return Copied(False, 'No copy of image %s arrived in store %s.%s'
+                      % (image.id, target, kept))
     proven, why = outcome.prove_data(proxy, image)
     if not proven:
         return Copied(False, 'Image %s is in store %s now, but %s.%s'

@@ -164,8 +164,8 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     :param settle: seconds; see :data:`SETTLE`.
     :returns: ``(held, contended, errors)``: the images now held, as read
         by the confirming listing (``{id: Image}``); IDs to try again
-        (another run won, an answer came late, or the read failed); and
-        ``{id: error}`` for PATCHes that failed.
+        (another run won, an answer came late or not at all, or the read
+        failed); and ``{id: error}`` for PATCHes that Glance refused (4xx).
     """
     held: dict[str, resources.Image] = {}
     contended: list[str] = []
@@ -182,9 +182,13 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
         try:
             answered = job.result()
         except _ERRORS as exc:
-            errors[image_id] = exc
-            if not _refused(exc):
-                written.add(image_id)  # it may have been saved
+            if _refused(exc):
+                errors[image_id] = exc
+            else:
+                # It may have been saved (two writes at once can also make
+                # Glance answer 500): try again; release it if it is ours.
+                written.add(image_id)
+                contended.append(image_id)
             continue
         written.add(image_id)
         last = max(last, answered)
@@ -195,7 +199,7 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     try:
         now = proxy.images_by_id(claimed + late)
     except _ERRORS:
-        return held, claimed + late, errors
+        return held, contended + claimed + late, errors
     for image_id in claimed + late:
         image = now.get(image_id)
         if image_id in claimed and image is not None and lock.is_mine(image):

@@ -190,8 +190,11 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             'The Images API accepted the removal of image %s from store %s '
             '(HTTP 204), but the image still lists that store: it may hold '
             'another location of the image, or a save that overlapped (an '
-            'import, another client) wrote the location back; %s and run '
-            'this command again.' % (image_id, store, check)), left)
+            'import, another client) wrote the location back with no data '
+            'behind it (a ghost). Run this command again with the same '
+            '--store (and --ignore-missing) before removing any other copy: '
+            'the ghost may be the only copy listed besides the real ones.%s'
+            % (image_id, store, lock_hint)), left, keep_lock=True)
     if is_clear(error):
         return Verdict(results.FAILED,
                        '%s.' % explain(error, image_id, store), left)
@@ -221,6 +224,9 @@ def prove_data(proxy: sdk_proxy.Proxy,
         return None, 'the one-byte read of its data failed (%s)' % exc
     if status in (200, 206):
         return True, ''
+    if status >= 500:
+        return None, ('the one-byte read of its data answered %s, which says '
+                      'nothing about the data' % status)
     return False, ('GET /v2/images/%s/file answered %s%s' % (
         image.id, status or '200 with no data',
         ' (no data)' if status == 204 else ''))

@@ -345,6 +345,8 @@ class Steps:
         jobs: list[tuple[str, futures.Future[resources.Image] | None]] = []
         for item in items:
             label = item if isinstance(item, str) else item.id
+            if identifiers.is_uuid(label):
+                label = label.lower()  # Glance's IDs are lower case
             if dedupe and label in self._seen:
                 continue
             self._seen.add(label)

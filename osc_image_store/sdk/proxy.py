@@ -388,9 +388,10 @@ class Proxy(_proxy.Proxy):
         """Send ``DELETE /v2/stores/{store}/{image_id}`` once.
 
         Each segment is checked and percent-encoded.  No retry: keystoneauth
-        would otherwise resend it after a 503 or a dropped connection (and
-        a second DELETE of a copy already gone answers 404), so the caller
-        must read the image to learn what happened after any error.
+        would otherwise resend it after a 503, a dropped connection or a
+        401 (re-authenticating), and a second DELETE of a copy already gone
+        answers 404 or 403, so the caller must read the image to learn what
+        happened after any error.
 
         :param image: an image ID (UUID) or image resource.
         :param store: a store ID.
@@ -403,7 +404,8 @@ class Proxy(_proxy.Proxy):
         response = self.delete(
             identifiers.store_image_path(store, image_id),
             headers={'Accept': 'application/json'}, connect_retries=0,
-            status_code_retries=0, retriable_status_codes=[])
+            status_code_retries=0, retriable_status_codes=[],
+            allow_reauth=False)
         sdk_exc.raise_from_response(response)
 
     def read_first_byte(self, image: str | resources.Image) -> int:

@@ -13,6 +13,7 @@
 
 import argparse
 import logging
+import re
 import threading
 import typing as ty
 
@@ -277,15 +278,22 @@ class DeleteImageFromStore(command.Lister):
         identity = ty.cast(
             'identity_v3.Proxy',
             self.app.client_manager.sdk_connection.identity)
+        value = parsed_args.project
+        missing = exceptions.CommandError(
+            _('No project with name or ID %s') % value)
         try:
-            project = identity.find_project(parsed_args.project,
-                                            ignore_missing=False)
+            project = identity.find_project(value, ignore_missing=False)
         except sdk_exc.ForbiddenException:
             # Not allowed to look projects up: take the value as an ID.
-            return parsed_args.project
+            if not re.fullmatch(r'[A-Za-z0-9_-]+', value):
+                raise missing
+            return value
         except sdk_exc.NotFoundException:
-            raise exceptions.CommandError(
-                _('No project with name or ID %s') % parsed_args.project)
+            raise missing
+        # A value such as ".." can make the Identity API answer for
+        # another path: only an exact match counts.
+        if value not in (project.id, project.name):
+            raise missing
         return project.id
 
     def run(self, parsed_args: argparse.Namespace) -> int:

@@ -63,6 +63,15 @@ class TestRefusal(base.TestCase):
         self.assertEqual((results.ABSENT, None), checks.refusal(
             image, 'cheap', stores(), ignore_missing=True))
 
+    def test_queued_image_is_absent_when_missing_is_ignored(self):
+        # A re-run of a runbook must not stall on an image without data.
+        image = base.image_resource(base.image_body(stores=None,
+                                                    status='queued'))
+        self.assertEqual((results.ABSENT, None), checks.refusal(
+            image, 'cheap', stores(), ignore_missing=True))
+        self.assertEqual(results.FAILED, checks.refusal(
+            image, 'cheap', stores())[0])
+
     def test_only_copy(self):
         image = base.image_resource(base.image_body(stores=('cheap',)))
         reason = ('Store cheap holds the only copy of image %s; it is kept. '

@@ -138,8 +138,9 @@ class TestCopyAndWait(base.TestCase):
         self.reads(self.body)
         copied = self.copy()
         self.assertIs(False, copied.ok)
-        self.assertIn('Glance refused to copy image %s into store fast (HTTP '
-                      '403: ' % self.iid, copied.reason)
+        self.assertIn('Glance refused to copy image %s into store fast. '
+                      'Glance answered the import with HTTP 403: '
+                      % self.iid, copied.reason)
         self.assertEqual(1, len([s for s in self.sent()
                                  if s.startswith('POST')]))
 
@@ -150,12 +151,22 @@ class TestCopyAndWait(base.TestCase):
         self.assertEqual(copy.Copied(True, None, 300, ('cheap', 'fast')),
                          self.copy())
 
+    def test_import_answered_500_is_waited_for(self):
+        # Glance may have started it all the same: read and wait.
+        self.http.post(self.import_url, **base.glance_error(500, 'oops'))
+        self.task('processing')
+        self.reads(self.body, self.copying(),
+                   base.with_stores(self.body, 'cheap', 'fast'))
+        self.mock_file(self.iid)
+        copied = self.copy()
+        self.assertEqual((True, ('cheap', 'fast')), (copied.ok, copied.stores))
+
     def test_ended_without_the_copy(self):
         self.http.post(self.import_url, status_code=202, json={})
         self.reads(self.body, self.body)
         copied = self.copy()
         self.assertIs(False, copied.ok)
-        self.assertIn('ended without a copy in store fast', copied.reason)
+        self.assertIn('arrived in store fast', copied.reason)
 
     def test_copy_unreadable(self):
         self.http.post(self.import_url, status_code=202, json={})

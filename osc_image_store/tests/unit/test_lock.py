@@ -182,8 +182,8 @@ class TestTake(base.TestCase):
         # (if the value is this run's).
         self.mock_patch(self.body, base.glance_error(503, 'busy'))
         held, contended, errors, written = self.take()
-        self.assertEqual(({}, [], {self.iid}), (held, contended, written))
-        self.assertEqual([self.iid], list(errors))
+        self.assertEqual(({}, [self.iid], {}, {self.iid}),
+                         (held, contended, errors, written))
 
     def test_failed_confirming_read(self):
         self.mock_patch(self.body, base.locked(self.body))

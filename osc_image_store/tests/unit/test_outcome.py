@@ -290,6 +290,11 @@ class TestProveData(OutcomeCase):
             (False, 'GET /v2/images/%s/file answered 416' % self.iid),
             self.prove(416))
 
+    def test_server_error_proves_nothing_either_way(self):
+        proven, why = self.prove(503)
+        self.assertIsNone(proven)
+        self.assertIn('answered 503, which says nothing about the data', why)
+
     def test_empty_image_needs_no_read(self):
         self.assertEqual((True, ''), self.prove(size=0))
         self.assertEqual([], self.sent())
