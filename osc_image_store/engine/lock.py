@@ -145,12 +145,17 @@ class Lock:
 def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
          images: ty.Sequence[resources.Image], read_at: float,
          pool: futures.Executor, written: set[str], settle: float = SETTLE,
+         width: int = 4,
          ) -> tuple[dict[str, resources.Image], list[str],
                     dict[str, Exception]]:
     """Take this run's lock on images read free at ``read_at``.
 
-    Sends one ``PATCH`` per image (on ``pool``), waits ``settle`` seconds
-    after the last answer, and reads the images again with one listing.
+    Sends one ``PATCH`` per image (on ``pool``), ``width`` at a time: each
+    group after the first is read again just before its PATCHes (one
+    listing), so that every lock write is answered within ``settle``
+    seconds of the read that saw the image free, however many images
+    there are.  Then waits ``settle`` seconds after the last answer and
+    reads the images again with one listing.
 
     :param proxy: the SDK proxy.
     :param lock: this run's :class:`Lock`.
@@ -162,37 +167,51 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
         a clear refusal), so that the caller can release them whatever
         happens next.
     :param settle: seconds; see :data:`SETTLE`.
+    :param width: PATCHes in flight at once (the pool's size).
     :returns: ``(held, contended, errors)``: the images now held, as read
         by the confirming listing (``{id: Image}``); IDs to try again
-        (another run won, an answer came late or not at all, or the read
+        (another run won, an answer came late or not at all, or a read
         failed); and ``{id: error}`` for PATCHes that Glance refused (4xx).
     """
     held: dict[str, resources.Image] = {}
     contended: list[str] = []
     errors: dict[str, Exception] = {}
-    if not images:
-        return held, contended, errors
-    value = lock.value()
-    jobs = {image.id: pool.submit(_claim, proxy, image.id, value)
-            for image in images}
     claimed: list[str] = []
     late: list[str] = []
     last = read_at
-    for image_id, job in jobs.items():
-        try:
-            answered = job.result()
-        except _ERRORS as exc:
-            if _refused(exc):
-                errors[image_id] = exc
-            else:
-                # It may have been saved (two writes at once can also make
-                # Glance answer 500): try again; release it if it is ours.
-                written.add(image_id)
-                contended.append(image_id)
-            continue
-        written.add(image_id)
-        last = max(last, answered)
-        (late if answered - read_at > settle else claimed).append(image_id)
+    value = lock.value()
+    for start in range(0, len(images), max(1, width)):
+        group = [image.id for image in images[start:start + width]]
+        if start:
+            read_at = time.monotonic()
+            try:
+                fresh = proxy.images_by_id(group)
+            except _ERRORS:
+                contended.extend(group)
+                continue
+            contended.extend(i for i in group if i in fresh
+                             and lock.blocks(fresh[i]) is not None)
+            group = [i for i in group if i in fresh
+                     and lock.blocks(fresh[i]) is None]
+        jobs = {image_id: pool.submit(_claim, proxy, image_id, value)
+                for image_id in group}
+        for image_id, job in jobs.items():
+            try:
+                answered = job.result()
+            except _ERRORS as exc:
+                if _refused(exc):
+                    errors[image_id] = exc
+                else:
+                    # It may have been saved (two writes at once can also
+                    # make Glance answer 500): try again; release it if
+                    # it is ours.
+                    written.add(image_id)
+                    contended.append(image_id)
+                continue
+            written.add(image_id)
+            last = max(last, answered)
+            (late if answered - read_at > settle else claimed).append(
+                image_id)
     if not claimed and not late:
         return held, contended, errors
     time.sleep(max(0.0, last + settle - time.monotonic()))

@@ -146,7 +146,7 @@ class Steps:
         """Lock images read free; rows for those the lock refuses."""
         held, contended, errors = lock_mod.take(
             self.proxy, self.lock, images, chunk.read_at, pool,
-            chunk.locked, self.options.settle)
+            chunk.locked, self.options.settle, self.options.parallel)
         for image_id, error in errors.items():
             chunk.rows[image_id] = self._row(
                 image_id, chunk.names.get(image_id), results.FAILED, None,

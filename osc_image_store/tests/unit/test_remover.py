@@ -47,7 +47,7 @@ class TestRequestPattern(EngineCase):
         other = base.image_body('other')
         both = (self.iid, other['id'])
         self.mock_chunk(self.body, other)
-        rows = self.run_engine(list(both), parallel=1)
+        rows = self.run_engine(list(both), parallel=2)
         self.assertEqual([(self.iid, 'removed'), (other['id'], 'removed')],
                          [(r.image_id, r.result) for r in rows])
         sent = self.sent()
@@ -65,6 +65,22 @@ class TestRequestPattern(EngineCase):
         for image_id in both:
             self.assertLess(sent.index(base.read_byte(image_id)),
                             sent.index(base.remove_lock(image_id)))
+
+    def test_locks_taken_parallel_at_a_time_each_group_read_first(self):
+        # With one request in flight, the second image's lock write would
+        # come after the first one's: it is read again just before, so
+        # that each write is answered within the settle time of its read.
+        other = base.image_body('other')
+        both = (self.iid, other['id'])
+        self.mock_chunk(self.body, other)
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + other['id'], json=base.listing(other))
+        rows = self.run_engine(list(both), parallel=1)
+        self.assertEqual(['removed', 'removed'], [r.result for r in rows])
+        self.assertEqual(
+            [base.STORES, base.listing_of(*both), base.add_lock(both[0]),
+             base.listing_of(both[1]), base.add_lock(both[1]),
+             base.listing_of(*both)], self.sent()[:6])
 
     def test_chunks_one_after_the_other(self):
         other = base.image_body('other')
