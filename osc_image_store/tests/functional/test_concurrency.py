@@ -18,6 +18,7 @@ or for a copy that is still listed).  Zero is the only passing count.
 The counts are printed on stdout (visible with ``stestr last``).
 """
 
+import collections
 import json
 import os
 import random
@@ -68,6 +69,7 @@ class TestTwoRunsAtOnce(HammerTestCase):
 
     def test_two_runs_freeing_different_stores_lose_nothing(self):
         lost = false = removed = 0
+        outcomes = collections.Counter()
         for trial in range(RUNS_TRIALS):
             ids = self.create_images(RUNS_IMAGES, ('fast', 'cheap'))
             runs = [self.spawn(store, *ids) for store in ('fast', 'cheap')]
@@ -81,23 +83,28 @@ class TestTwoRunsAtOnce(HammerTestCase):
                 readable = self.readable(image_id)
                 listed = set(self.cloud.image_stores(image_id))
                 lost += not readable
+                results = sorted(r['Result'] for r in rows[image_id])
+                outcomes[' + '.join(results)] += 1
                 for row in rows[image_id]:
                     if row['Result'] == 'removed':
                         removed += 1
                         false += (not readable or row['Store'] in listed
                                   or set(row['Remaining Stores']) != listed)
-                # Exactly one of the two copies goes; the other run is
-                # refused (only copy) on its fresh read.
-                self.assertEqual(
-                    ['failed', 'removed'],
-                    sorted(r['Result'] for r in rows[image_id]),
-                    rows[image_id])
+                # At most one of the two copies goes: the other run is
+                # refused (only copy, or locked) on its fresh read.  An
+                # "unknown" (a connection reset on the DELETE) keeps the
+                # lock, so the other run is refused then too.
+                false += results.count('removed') > 1 or (
+                    results.count('removed') == 0 and listed != {
+                        'fast', 'cheap'} and 'unknown' not in results)
                 self.settle_expected(image_id)
         print('two runs at once: %d trials x %d images: lost %d, false '
-              'reports %d, removed %d' % (RUNS_TRIALS, RUNS_IMAGES, lost,
-                                          false, removed))
+              'reports %d, results %s' % (RUNS_TRIALS, RUNS_IMAGES, lost,
+                                          false, dict(outcomes)))
         self.assertEqual((0, 0), (lost, false))
-        self.assertEqual(RUNS_TRIALS * RUNS_IMAGES, removed)
+        # Nearly every image loses one copy (unknown outcomes aside).
+        self.assertGreaterEqual(removed, RUNS_TRIALS * RUNS_IMAGES * 0.9,
+                                dict(outcomes))
 
 
 class TestImportDuringRemoval(HammerTestCase):
