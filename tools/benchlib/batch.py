@@ -94,6 +94,16 @@ def lock_rounds(n: int, parallel: int, listings: float) -> dict:
             'settle_s': rounds * settle}
 
 
+def noted_rows(stdout: str) -> list[str]:
+    """Rows of ``-f value`` output that are not plain removals.
+
+    A plain one is ``<id> <name> <store> removed <remaining>`` with an
+    empty reason (the benchmark's names have no spaces).
+    """
+    return [line for line in stdout.splitlines()
+            if line.split()[3:4] != ['removed'] or len(line.split()) > 5]
+
+
 def removed_rows(stdout: str) -> int:
     """Rows of ``-f value`` output whose result is ``removed``."""
     return sum(1 for line in stdout.splitlines()
@@ -149,6 +159,10 @@ class Batch:
         state = self.images.check(ids, STORE, KEPT)
         if state:
             problems.append(state)
+        if problems and parallel is not None:
+            # The rows that say more than "removed" tell why.
+            problems += [f'row: {line[:400]}' for line in noted_rows(
+                done.stdout)][:3]
         for problem in problems:
             self.warnings.append(f'round {number + 1}, {label}: {problem}')
         procs.say(f'  {label}: {done.wall:.2f} s, CPU {done.cpu:.2f} s, '
