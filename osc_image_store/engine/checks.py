@@ -218,3 +218,33 @@ def _age(task: ty.Any, now: datetime.datetime) -> datetime.timedelta | None:
     if updated.tzinfo is None:
         updated = updated.replace(tzinfo=datetime.timezone.utc)
     return now - updated
+
+
+def left_in_store(proxy: 'sdk_proxy.Proxy', store: str,
+                  owner: str | None = None,
+                  deep: bool = False) -> tuple[list[str], int]:
+    """Which visible images still hold data in the store, after a run.
+
+    A listing (``GET /v2/images``, hidden images too) does not tag
+    locations that lack a store ID; with ``deep``, every visible image
+    is also read on its own (``GET /v2/images/{id}``: one request per
+    image), which does.
+
+    :param proxy: the SDK proxy.
+    :param store: the store ID.
+    :param owner: only images of this project ID.
+    :param deep: read every image one by one as well.
+    :returns: ``(image IDs, images read one by one)``.
+    :raises: openstacksdk or keystoneauth exceptions.
+    """
+    listed = proxy.images_in_store(store, owner=owner)
+    left = [image.id for image in listed]
+    read = 0
+    if deep:
+        for image in proxy.all_images(owner=owner):
+            if image.id in left:
+                continue
+            read += 1
+            if store in proxy.get_image(image.id).store_ids:
+                left.append(image.id)
+    return left, read

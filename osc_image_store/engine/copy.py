@@ -30,6 +30,7 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import checks
 from osc_image_store.engine import outcome
+from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
@@ -94,7 +95,7 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
                 started = True
             except sdk_exc.HttpException as exc:
                 refused = (' Glance answered the import with HTTP %s: %s.'
-                           % (exc.status_code, sdk_proxy.clean_details(
+                           % (exc.status_code, sdk_exceptions.clean_details(
                                exc.details or '',
                                exc.status_code).rstrip('.')))
                 status = exc.status_code or 500

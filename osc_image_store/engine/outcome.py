@@ -26,6 +26,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import results
+from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
@@ -80,7 +81,7 @@ def explain(error: Exception, image_id: str, store: str) -> str:
         return ('No answer from the Images API to the removal of image %s '
                 'from store %s (%s)' % (image_id, store, error))
     status = error.status_code
-    details = sdk_proxy.clean_details(error.details or '', status)
+    details = sdk_exceptions.clean_details(error.details or '', status)
     text = ('The Images API failed to remove image %s from store %s'
             % (image_id, store))
     if status == 403 and 'only store' in details:
@@ -112,7 +113,7 @@ def explain(error: Exception, image_id: str, store: str) -> str:
 def explain_lock_error(error: Exception, image_id: str) -> str:
     """An operator's sentence for a lock write (``PATCH``) that failed."""
     status = getattr(error, 'status_code', None)
-    details = sdk_proxy.clean_details(
+    details = sdk_exceptions.clean_details(
         getattr(error, 'details', None) or str(error), status)
     text = ('Image %s could not be locked against other runs (PATCH '
             '/v2/images/%s: HTTP %s: %s); nothing was removed.'

@@ -204,29 +204,8 @@ class Remover(steps.Steps):
 
     def left_in_store(self, owner: str | None = None,
                       deep: bool = False) -> tuple[list[str], int]:
-        """Which visible images still hold data in the store, after a run.
-
-        A listing (``GET /v2/images``, hidden images too) does not tag
-        locations that lack a store ID; with ``deep``, every visible image
-        is also read on its own (``GET /v2/images/{id}``: one request per
-        image), which does.
-
-        :param owner: only images of this project ID.
-        :param deep: read every image one by one as well.
-        :returns: ``(image IDs, images read one by one)``.
-        :raises: openstacksdk or keystoneauth exceptions.
-        """
-        listed = self.proxy.images_in_store(self.store, owner=owner)
-        left = [image.id for image in listed]
-        read = 0
-        if deep:
-            for image in self.proxy.all_images(owner=owner):
-                if image.id in left:
-                    continue
-                read += 1
-                if self.store in self.proxy.get_image(image.id).store_ids:
-                    left.append(image.id)
-        return left, read
+        """See :func:`~osc_image_store.engine.checks.left_in_store`."""
+        return checks.left_in_store(self.proxy, self.store, owner, deep)
 
     # -- copies ----------------------------------------------------------
 

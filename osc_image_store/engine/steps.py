@@ -23,6 +23,7 @@ import typing as ty
 
 from osc_image_store.engine import checks
 from osc_image_store.engine import lock as lock_mod
+from osc_image_store.engine import options
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions
@@ -31,50 +32,13 @@ from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
 _ERRORS = outcome.REQUEST_ERRORS
+#: Options of a batch.
+Options = options.Options
 #: Errors of an image argument that did not resolve to one image.
 _NOT_RESOLVED = (exceptions.ImageNotFound, exceptions.AmbiguousImage,
                  exceptions.InvalidIdentifier)
 #: Most deletes of one image in one run (a store may hold 2+ locations).
 _MAX_ROUNDS = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """How a batch runs.
-
-    :ivar dry_run: check everything, change nothing (``would-remove``).
-    :ivar ignore_missing: an image not in the store is ``absent``.
-    :ivar verify_data: prove a remaining copy readable after each removal.
-    :ivar skip_only_copy: a sole copy is ``skipped`` (not ``failed``).
-    :ivar allow_read_only_copies: remove even when every other copy is
-        on a read-only store.
-    :ivar parallel: requests in flight at once (>= 1).
-    :ivar chunk_size: images per chunk (listing size); by default 12 per
-        request in flight, at most 50 (the lock's settle wait is paid
-        once per chunk, and a chunk's DELETEs fit in ``fresh_for``).
-    :ivar settle: seconds of the lock's confirmation wait.
-    :ivar lock_wait: seconds to keep retrying images another run locks.
-    :ivar fresh_for: seconds a read may age before a DELETE rests on it.
-    :ivar copy_to: a store to copy sole copies into before their removal
-        (None: sole copies stay).
-    :ivar max_copies: copies in flight at once (each goes through Glance's
-        staging store); plain removals do not wait for them.
-    :ivar copy_timeout: seconds to wait for one copy.
-    """
-
-    dry_run: bool = False
-    ignore_missing: bool = False
-    verify_data: bool = True
-    skip_only_copy: bool = False
-    allow_read_only_copies: bool = False
-    parallel: int = 4
-    chunk_size: int | None = None
-    settle: float = lock_mod.SETTLE
-    lock_wait: float = 30.0
-    fresh_for: float = 1.0
-    copy_to: str | None = None
-    max_copies: int = 2
-    copy_timeout: float = 3600.0
 
 
 @dataclasses.dataclass

@@ -17,6 +17,7 @@ exactly what happened to an image.  The message of each is meant for an
 operator: it names the image, the store and what to do.
 """
 
+import re
 import typing as ty
 
 from openstack import exceptions
@@ -74,3 +75,18 @@ class AmbiguousImage(ImageStoreException):
     def __init__(self, message: str, image_ids: ty.Sequence[str]):
         super().__init__(message)
         self.image_ids = list(image_ids)
+
+
+def clean_details(details: str, status: int | None) -> str:
+    """Glance's explanation of an error as plain text.
+
+    Drops HTML tags (even JSON messages end with ``<br /><br />``), folds
+    white space, and drops the "404 Not Found: " heading of HTML pages.
+
+    :param details: the error body or message.
+    :param status: its HTTP status code.
+    :returns: the text.
+    """
+    details = ' '.join(re.sub(r'<[^>]*>', ' ', details).split())
+    head = re.match(r'%s [A-Za-z -]+: ' % status, details)
+    return details[head.end():] if head else details

@@ -55,21 +55,6 @@ _PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 MAX_IDS_PER_LISTING = 50
 
 
-def clean_details(details: str, status: int | None) -> str:
-    """Glance's explanation of an error as plain text.
-
-    Drops HTML tags (even JSON messages end with ``<br /><br />``), folds
-    white space, and drops the "404 Not Found: " heading of HTML pages.
-
-    :param details: the error body or message.
-    :param status: its HTTP status code.
-    :returns: the text.
-    """
-    details = ' '.join(re.sub(r'<[^>]*>', ' ', details).split())
-    head = re.match(r'%s [A-Za-z -]+: ' % status, details)
-    return details[head.end():] if head else details
-
-
 class Proxy(_proxy.Proxy):
     """openstacksdk's Images API v2 proxy plus store-scoped data removal.
 
@@ -176,8 +161,7 @@ class Proxy(_proxy.Proxy):
             for an ID that is not a UUID (nothing is sent);
             :class:`openstack.exceptions.NotFoundException` on 404.
         """
-        image_id = image if isinstance(image, str) else image.id
-        identifiers.check_image_id(image_id)
+        image_id = _image_id(image)
         return self._get(resources.Image, image_id)
 
     def images_by_id(
@@ -322,8 +306,7 @@ class Proxy(_proxy.Proxy):
             or a bad request), 403 (policy), 409 (another import holds the
             lock, or the image is not active).
         """
-        image_id = identifiers.check_image_id(
-            image if isinstance(image, str) else image.id)
+        image_id = _image_id(image)
         body = {'method': {'name': 'copy-image'},
                 'stores': [identifiers.check_store_id(s) for s in stores]}
         response = self.post('/images/%s/import' % image_id, json=body,
@@ -364,8 +347,7 @@ class Proxy(_proxy.Proxy):
 
     def _patch_image(self, image: str | resources.Image,
                      operations: list[dict[str, str]]) -> resources.Image:
-        image_id = identifiers.check_image_id(
-            image if isinstance(image, str) else image.id)
+        image_id = _image_id(image)
         response = self.patch('/images/%s' % image_id, json=operations,
                               headers={'Content-Type': _PATCH_TYPE})
         sdk_exc.raise_from_response(response)
@@ -400,7 +382,7 @@ class Proxy(_proxy.Proxy):
             any status but 204; keystoneauth exceptions for timeouts and
             connection failures.
         """
-        image_id = image if isinstance(image, str) else image.id
+        image_id = _image_id(image)
         response = self.delete(
             identifiers.store_image_path(store, image_id),
             headers={'Accept': 'application/json'}, connect_retries=0,
@@ -423,8 +405,7 @@ class Proxy(_proxy.Proxy):
             no byte.
         :raises: keystoneauth exceptions for transport failures.
         """
-        image_id = identifiers.check_image_id(
-            image if isinstance(image, str) else image.id)
+        image_id = _image_id(image)
         response = self.get('/images/%s/file' % image_id,
                             headers={'Range': 'bytes=0-0'}, stream=True,
                             raise_exc=False)
@@ -440,3 +421,9 @@ class Proxy(_proxy.Proxy):
             return status
         finally:
             response.close()
+
+
+def _image_id(image: str | resources.Image) -> str:
+    """The checked ID of an image given by ID or resource."""
+    return identifiers.check_image_id(
+        image if isinstance(image, str) else image.id)

@@ -15,7 +15,6 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.sdk import exceptions
-from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
 
@@ -318,7 +317,7 @@ class TestStoreDelete(base.TestCase):
                                 self.body['id'], 'cheap')
         self.assertEqual('Image %s is not stored in store cheap.'
                          % self.body['id'],
-                         proxy.clean_details(exc.details, 404))
+                         exceptions.clean_details(exc.details, 404))
 
 
 class TestReadFirstByte(base.TestCase):
@@ -371,9 +370,9 @@ class TestCleanDetails(base.TestCase):
     def test_webob_heading_dropped(self):
         self.assertEqual(
             'Image x is not stored in store cheap.',
-            proxy.clean_details('404 Not Found: Image x is not stored in '
-                                'store cheap.', 404))
+            exceptions.clean_details(
+                '404 Not Found: Image x is not stored in store cheap.', 404))
 
     def test_json_message_tags_dropped(self):
-        self.assertEqual('busy now', proxy.clean_details(
+        self.assertEqual('busy now', exceptions.clean_details(
             'busy<br /><br />\n\n now', 503))

@@ -1,0 +1,55 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""How a batch of removals runs: :class:`Options`."""
+
+import dataclasses
+
+from osc_image_store.engine import lock
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How a batch runs.
+
+    :ivar dry_run: check everything, change nothing (``would-remove``).
+    :ivar ignore_missing: an image not in the store is ``absent``.
+    :ivar verify_data: prove a remaining copy readable after each removal.
+    :ivar skip_only_copy: a sole copy is ``skipped`` (not ``failed``).
+    :ivar allow_read_only_copies: remove even when every other copy is
+        on a read-only store.
+    :ivar parallel: requests in flight at once (>= 1).
+    :ivar chunk_size: images per chunk (listing size); by default 12 per
+        request in flight, at most 50 (the lock's settle wait is paid
+        once per chunk, and a chunk's DELETEs fit in ``fresh_for``).
+    :ivar settle: seconds of the lock's confirmation wait.
+    :ivar lock_wait: seconds to keep retrying images another run locks.
+    :ivar fresh_for: seconds a read may age before a DELETE rests on it.
+    :ivar copy_to: a store to copy sole copies into before their removal
+        (None: sole copies stay).
+    :ivar max_copies: copies in flight at once (each goes through Glance's
+        staging store); plain removals do not wait for them.
+    :ivar copy_timeout: seconds to wait for one copy.
+    """
+
+    dry_run: bool = False
+    ignore_missing: bool = False
+    verify_data: bool = True
+    skip_only_copy: bool = False
+    allow_read_only_copies: bool = False
+    parallel: int = 4
+    chunk_size: int | None = None
+    settle: float = lock.SETTLE
+    lock_wait: float = 30.0
+    fresh_for: float = 1.0
+    copy_to: str | None = None
+    max_copies: int = 2
+    copy_timeout: float = 3600.0
