@@ -77,21 +77,18 @@ def engine_chunk(parallel: int) -> tuple[int | None, float | None]:
         return None, None
 
 
-def lock_rounds(n: int, parallel: int, listings: float) -> dict:
-    """The chunks of a run and its lock rounds, from its listings.
+def lock_chunks(n: int, parallel: int) -> dict:
+    """The chunks of a run, and the least time its lock waits.
 
-    A lock round is a listing, the lock PATCHes, the settle wait, a
-    confirming listing, then the DELETEs of the images held and a
-    read-back listing: three listings.  A chunk takes one round, more
-    when some locks must be taken again (answered late).
+    Each chunk takes at least one lock round, which ends with the settle
+    wait (more rounds when locks must be taken again).
     """
     size, settle = engine_chunk(parallel)
     if size is None or settle is None:
         return {}
     chunks = math.ceil(n / size)
-    rounds = max(chunks, round(listings / 3))
-    return {'chunk_size': size, 'chunks': chunks, 'lock_rounds': rounds,
-            'settle_s': rounds * settle}
+    return {'chunk_size': size, 'chunks': chunks,
+            'settle_min_s': chunks * settle}
 
 
 def noted_rows(stdout: str) -> list[str]:
@@ -191,8 +188,6 @@ class Batch:
                      for k in accesslog.KINDS}
             total = statistics.median(s['requests']['total']
                                       for s in runs) / n
-            listings = statistics.median(
-                s['requests']['kinds']['GET listing'] for s in runs)
             out[key] = {
                 'label': label, 'parallel': parallel,
                 'walls': [s['wall'] for s in runs], 'wall': wall,
@@ -213,8 +208,8 @@ class Batch:
                                               for s in runs),
                 'validations': statistics.median(
                     s['requests']['validations'] for s in runs),
-                'lock': {} if parallel is None else lock_rounds(
-                    n, parallel, listings),
+                'lock': {} if parallel is None else lock_chunks(
+                    n, parallel),
                 'shapes': runs[0]['requests']['shapes'],
                 'loads': [s['load'] for s in runs],
             }
