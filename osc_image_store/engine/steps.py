@@ -370,8 +370,8 @@ class Steps:
                 'Image %s is locked by another run of this tool (%s); '
                 'nothing was removed. Run this command again later: a lock '
                 'is taken over %d minutes after it was taken. If no run is '
-                'active and the lock was kept after an unknown outcome that '
-                'you have checked, remove it with "%s".'
+                'active and the lock was kept after an unknown or unverified '
+                'outcome that you have checked, remove it with "%s".'
                 % (image.id, holder.describe() if holder else '?',
                    lock_mod.STALE_AFTER // 60,
                    self.lock.unset_command(image.id)))

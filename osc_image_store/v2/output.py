@@ -92,11 +92,12 @@ class Progress:
         text = (_('%(done)d of %(total)d image(s)') % {
             'done': done, 'total': self.total} if self.total
             else _('%d image(s)') % done)
-        text += _(', %(failed)d failed') % {'failed': failed}
+        text += _(', %(failed)d to check') % {'failed': failed}
         if copying or copied:
             text += _(', %(copying)d copying, %(bytes)s bytes copied') % {
                 'copying': copying, 'bytes': _bytes(copied)}
-        text += _(', %.1f/s') % rate
+        text += _(', %(rate).1f/s, %(elapsed)ds elapsed') % {
+            'rate': rate, 'elapsed': time.monotonic() - self.start}
         if self.total and rate > 0:
             text += _(', about %ds left') % ((self.total - done) / rate)
         return text

@@ -225,7 +225,8 @@ class DeleteImageFromStore(command.Lister):
         self._not_started = engine.not_started
         self._summary = {'failed': sum(r.failed for r in rows),
                          'total': len(rows), 'store': parsed_args.store,
-                         'counts': output.failure_counts(rows)}
+                         'counts': output.failure_counts(rows)
+                         or _('none failed')}
         self._report(parsed_args, engine, rows, owner)
         keys = tuple(fields)
         return tuple(fields.values()), [

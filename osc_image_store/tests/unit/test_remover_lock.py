@@ -66,9 +66,9 @@ class TestOtherRuns(base.TestCase):
                      '(host:42 since %s UTC); nothing was removed. Run this '
                      'command again later: a lock is taken over 15 minutes '
                      'after it was taken. If no run is active and the lock '
-                     'was kept after an unknown outcome that you have '
-                     'checked, remove it with "openstack image unset '
-                     '--property osc_image_store_lock %s".'
+                     'was kept after an unknown or unverified outcome that '
+                     'you have checked, remove it with "openstack image '
+                     'unset --property osc_image_store_lock %s".'
                      % (self.iid, time.strftime('%Y-%m-%d %H:%M:%S',
                                                 time.gmtime(int(since))),
                         self.iid))],

@@ -114,16 +114,17 @@ class TestProgress(testtools.TestCase):
         progress = output.Progress(None, 4)
         progress.start -= 10
         progress.update(2, 1)
-        self.assertEqual('2 of 4 image(s), 1 failed, 0.2/s, about 10s left',
-                         progress.text())
+        self.assertEqual('2 of 4 image(s), 1 to check, 0.2/s, 10s elapsed, '
+                         'about 10s left', progress.text())
         progress.update(2, 1, copying=3, copied=1234567)
-        self.assertEqual('2 of 4 image(s), 1 failed, 3 copying, 1,234,567 '
-                         'bytes copied, 0.2/s, about 10s left',
+        self.assertEqual('2 of 4 image(s), 1 to check, 3 copying, 1,234,567 '
+                         'bytes copied, 0.2/s, 10s elapsed, about 10s left',
                          progress.text())
         unknown = output.Progress(None)
         unknown.start -= 10
         unknown.update(2, 0)
-        self.assertEqual('2 image(s), 0 failed, 0.2/s', unknown.text())
+        self.assertEqual('2 image(s), 0 to check, 0.2/s, 10s elapsed',
+                         unknown.text())
 
     def drawn(self, stream, count):
         """Wait (at most 5 s) until the line was drawn ``count`` times."""
@@ -140,7 +141,7 @@ class TestProgress(testtools.TestCase):
         self.addCleanup(progress.clear)
         progress.update(1, 0)
         self.drawn(stream, 2)
-        self.assertIn('1 of 4 image(s), 0 failed', stream.getvalue())
+        self.assertIn('1 of 4 image(s), 0 to check', stream.getvalue())
 
     def test_paused_and_cleared(self):
         self.useFixture(fixtures.MonkeyPatch(
@@ -150,7 +151,7 @@ class TestProgress(testtools.TestCase):
         self.drawn(stream, 1)
         with progress.paused():
             # The line is erased, and not drawn again meanwhile.
-            self.assertTrue(stream.getvalue().endswith('/s\r\x1b[K'))
+            self.assertTrue(stream.getvalue().endswith('elapsed\r\x1b[K'))
             stream.write('ERROR one line')
             time.sleep(0.05)
             self.assertTrue(stream.getvalue().endswith('ERROR one line'))

@@ -193,7 +193,10 @@ class ImageHelpers:
         while True:
             image = self.image(image_id, cloud)
             have = set(filter(None, image.get('stores', '').split(',')))
-            if image['status'] == 'active' and have >= set(stores):
+            # Until the import lock is gone the task may still save the
+            # image and write back what it read (an owner, os_hidden...).
+            if (image['status'] == 'active' and have >= set(stores)
+                    and not image.get('os_glance_import_task')):
                 return image
             if image.get('os_glance_failed_import') or (
                     time.monotonic() > deadline):
