@@ -150,12 +150,12 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
                     dict[str, Exception]]:
     """Take this run's lock on images read free at ``read_at``.
 
-    Sends one ``PATCH`` per image (on ``pool``), ``width`` at a time: each
-    group after the first is read again just before its PATCHes (one
-    listing), so that every lock write is answered within ``settle``
-    seconds of the read that saw the image free, however many images
-    there are.  Then waits ``settle`` seconds after the last answer and
-    reads the images again with one listing.
+    Sends one ``PATCH`` per image (on ``pool``), ``width`` at a time; a
+    group is read again just before its PATCHes (one listing) once the
+    last read is ``settle / 2`` old, so that every lock write is answered
+    within ``settle`` seconds of the read that saw the image free, however
+    many images there are.  Then waits ``settle`` seconds after the last
+    answer and reads the images again with one listing.
 
     :param proxy: the SDK proxy.
     :param lock: this run's :class:`Lock`.
@@ -182,7 +182,7 @@ def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
     value = lock.value()
     for start in range(0, len(images), max(1, width)):
         group = [image.id for image in images[start:start + width]]
-        if start:
+        if start and time.monotonic() - read_at > settle / 2:
             read_at = time.monotonic()
             try:
                 fresh = proxy.images_by_id(group)
@@ -243,13 +243,21 @@ def release(proxy: 'sdk_proxy.Proxy', image_id: str) -> str | None:
     :returns: None when done (or the property was already gone: 409), else
         the error for an operator.
     """
-    try:
-        proxy.remove_image_property(image_id, PROPERTY)
-    except sdk_exc.ConflictException:
-        return None
-    except _ERRORS as exc:
-        return str(exc)
-    return None
+    error: Exception | None = None
+    for _attempt in range(2):  # removing a property is safe to repeat
+        try:
+            proxy.remove_image_property(image_id, PROPERTY)
+        except sdk_exc.ConflictException:
+            return None  # already gone
+        except sdk_exc.HttpException as exc:
+            if (exc.status_code or 500) < 500:
+                return str(exc)
+            error = exc
+        except _ERRORS as exc:
+            error = exc
+        else:
+            return None
+    return str(error)
 
 
 def _claim(proxy: 'sdk_proxy.Proxy', image_id: str, value: str) -> float:

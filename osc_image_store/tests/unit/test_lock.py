@@ -237,6 +237,12 @@ class TestRelease(base.TestCase):
             409, 'Property osc_image_store_lock does not exist.'))
         self.assertIsNone(lock.release(self.proxy, self.body['id']))
 
+    def test_sent_again_once_after_a_dropped_connection(self):
+        self.mock_patch(self.body, ks_exc.ConnectFailure, self.body)
+        self.assertIsNone(lock.release(self.proxy, self.body['id']))
+        self.assertEqual([base.remove_lock(self.body['id'])] * 2,
+                         self.sent())
+
     def test_error_returned(self):
         self.mock_patch(self.body, ks_exc.ConnectFailure)
         self.assertIsNotNone(lock.release(self.proxy, self.body['id']))

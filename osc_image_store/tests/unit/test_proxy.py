@@ -247,8 +247,8 @@ class TestProperties(base.TestCase):
     def test_add(self):
         body = base.image_body()
         self.mock_patch(dict(body, color='red'))
-        image = self.proxy.add_image_property(body['id'], 'color', 'red')
-        self.assertEqual('red', image.get_property('color'))
+        self.assertIsNone(
+            self.proxy.add_image_property(body['id'], 'color', 'red'))
         request = self.requests()[0]
         self.assertEqual(
             ('PATCH', V2 + '/images/' + body['id'],
@@ -260,9 +260,8 @@ class TestProperties(base.TestCase):
     def test_remove(self):
         body = base.image_body()
         self.mock_patch(body)
-        image = self.proxy.remove_image_property(
-            base.image_resource(body), 'color')
-        self.assertEqual(body['id'], image.id)
+        self.assertIsNone(self.proxy.remove_image_property(
+            base.image_resource(body), 'color'))
         self.assertEqual([[{'op': 'remove', 'path': '/color'}]],
                          self.patches())
 

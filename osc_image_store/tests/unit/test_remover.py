@@ -72,12 +72,19 @@ class TestRequestPattern(EngineCase):
                             sent.index(base.remove_lock(image_id)))
 
     def test_locks_taken_parallel_at_a_time_each_group_read_first(self):
-        # With one request in flight, the second image's lock write would
-        # come after the first one's: it is read again just before, so
+        # With one request in flight, the second image's lock write comes
+        # after the first one's; once the chunk's read is half the settle
+        # time old, the next group is read again just before its write, so
         # that each write is answered within the settle time of its read.
         other = base.image_body('other')
         both = (self.iid, other['id'])
         self.mock_chunk(self.body, other)
+
+        def slow_lock(request, context):
+            self.clock.sleep(0.6)
+            return base.locked(self.body)
+        self.http.patch(base.V2 + '/images/' + self.iid,
+                        [{'json': slow_lock}, {'json': self.body}])
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
                       + other['id'], json=base.listing(other))
         rows = self.run_engine(list(both), parallel=1)
@@ -86,6 +93,17 @@ class TestRequestPattern(EngineCase):
             [base.STORES, base.listing_of(*both), base.add_lock(both[0]),
              base.listing_of(both[1]), base.add_lock(both[1]),
              base.listing_of(*both)], self.sent()[:6])
+
+    def test_fresh_read_serves_several_lock_groups(self):
+        other = base.image_body('other')
+        both = (self.iid, other['id'])
+        self.mock_chunk(self.body, other)
+        rows = self.run_engine(list(both), parallel=1)
+        self.assertEqual(['removed', 'removed'], [r.result for r in rows])
+        self.assertEqual(
+            [base.STORES, base.listing_of(*both), base.add_lock(both[0]),
+             base.add_lock(both[1]), base.listing_of(*both)],
+            self.sent()[:5])
 
     def test_chunks_one_after_the_other(self):
         other = base.image_body('other')
