@@ -9,19 +9,13 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""An Images API v2 proxy with store-scoped data removal.
+"""openstacksdk's Images API v2 proxy plus the calls of a store removal.
 
-openstacksdk's image proxy plus the calls a store-scoped removal needs:
-the store list (``GET /v2/info/stores``), exact image reads and listings
-(``GET /v2/images/{id}``, ``GET /v2/images?id=in:...``,
-``GET /v2/images?name=eq:...``), one property added or removed with a
-JSON patch (``PATCH /v2/images/{id}``), a one-byte data read
-(``GET /v2/images/{id}/file`` with ``Range: bytes=0-0``) and the
-store-scoped delete ``DELETE /v2/stores/{store_id}/{image_id}``, sent once.
-
-:meth:`Proxy.request` is the single place any DELETE goes through, and it
-refuses every DELETE but ``/stores/<store>/<uuid>``: no request made
-through this proxy can delete a whole image.
+Stores, exact image reads and listings, a property PATCH, the copy-image
+import, a one-byte data read, and ``DELETE /v2/stores/{store}/{image}``
+sent once.  :meth:`Proxy.request` is the single place any DELETE goes
+through and refuses every DELETE but ``/stores/<store>/<uuid>``: no
+request made through this proxy can delete a whole image.
 """
 
 import re
@@ -74,9 +68,8 @@ class Proxy(_proxy.Proxy):
         :param conn: an :class:`openstack.connection.Connection`.
         :returns: a :class:`Proxy` on the cloud's image endpoint.
         """
-        # Resolve the endpoint as openstacksdk's own image proxy does (an
-        # override without a version is discovered); discovery is cached
-        # in the shared session, so it costs no extra request later.
+        # Resolve the endpoint as openstacksdk's image proxy does (cached
+        # in the shared session: no extra request later).
         conn.image.get_endpoint()
         proxy = conn.config.get_session_client('image', constructor=cls)
         proxy._connection = conn
@@ -280,24 +273,20 @@ class Proxy(_proxy.Proxy):
         :param page_size: images per page.
         :returns: an iterator of :class:`~osc_image_store.sdk.resources.Image`.
         """
+        scope: dict[str, ty.Any] = {'owner': owner} if owner else {}
         for hidden in (False, True):
-            query: dict[str, ty.Any] = {'is_hidden': hidden,
-                                        'limit': page_size}
-            if owner:
-                query['owner'] = owner
-            yield from self._list(resources.Image, **query)
+            yield from self._list(resources.Image, is_hidden=hidden,
+                                  limit=page_size, **scope)
 
     def copy_image_to_stores(
         self, image: str | resources.Image, stores: ty.Sequence[str],
     ) -> None:
         """Start a ``copy-image`` import into stores.
 
-        Sends ``POST /v2/images/{id}/import`` with ``{"method": {"name":
-        "copy-image"}, "stores": [...]}`` (admin-only by default).  Glance
-        takes the image's import lock (``os_glance_import_task``) before it
-        answers 202; the copy then runs in the background through the
-        staging store.  Staging quotas are checked later: a refusal shows
-        only in ``os_glance_failed_import``.
+        ``POST /v2/images/{id}/import`` with method ``copy-image`` (admin
+        only by default).  Glance takes the import lock before it answers
+        202; the copy runs later through the staging store, and a staging
+        quota refusal shows only in ``os_glance_failed_import``.
 
         :param image: an image ID or resource.
         :param stores: target store IDs.
