@@ -313,6 +313,21 @@ class TestCase(testtools.TestCase):
         return list(self.remover(store, **options).run(images))
 
 
+class EngineCase(TestCase):
+    """An engine test, with the store list answered.
+
+    ``self.body``: image ``cirros`` in three stores; ``self.iid``: its ID;
+    ``self.held``: the body locked by this run.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.mock_stores()
+        self.body = image_body()
+        self.iid = self.body['id']
+        self.held = locked(self.body)
+
+
 def removal(image_id, store='cheap'):
     """What the engine sends to remove one image, after the store list."""
     return [listing_of(image_id), add_lock(image_id), listing_of(image_id),

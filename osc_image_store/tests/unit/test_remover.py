@@ -23,16 +23,7 @@ Removal = results.Removal
 TASK = '5c1a7d3e-0b8f-4e4a-9a57-6f0f5d2b8c11'
 
 
-class EngineCase(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.mock_stores()
-        self.body = base.image_body()
-        self.iid = self.body['id']
-
-
-class TestRequestPattern(EngineCase):
+class TestRequestPattern(base.EngineCase):
 
     def test_one_image(self):
         self.mock_chunk(self.body)
@@ -167,7 +158,7 @@ class TestRequestPattern(EngineCase):
         self.assertNotIn(base.listing_of(other['id']), self.sent())
 
 
-class TestSelection(EngineCase):
+class TestSelection(base.EngineCase):
 
     def test_name_resolved_then_listed(self):
         self.mock_name('cirros', self.body)
@@ -252,7 +243,7 @@ class TestSelection(EngineCase):
         self.remover(parallel=1, chunk_size=1)
 
 
-class TestBeforeTheDelete(EngineCase):
+class TestBeforeTheDelete(base.EngineCase):
     """Results decided on the fresh read: no lock, no DELETE."""
 
     def decide(self, body, store='cheap', **options):
@@ -349,7 +340,7 @@ class TestBeforeTheDelete(EngineCase):
                       '(archive) of import task %s' % TASK, row.reason)
 
 
-class TestRefusedOnTheConfirmingRead(EngineCase):
+class TestRefusedOnTheConfirmingRead(base.EngineCase):
 
     def test_only_copy_by_then(self):
         held = base.locked(self.body)

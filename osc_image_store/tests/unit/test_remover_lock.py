@@ -21,14 +21,7 @@ Removal = results.Removal
 OTHER = 'b' * 32
 
 
-class TestOtherRuns(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.mock_stores()
-        self.body = base.image_body()
-        self.iid = self.body['id']
-        self.held = base.locked(self.body)
+class TestOtherRuns(base.EngineCase):
 
     def listings(self, *answers):
         self.http.get(

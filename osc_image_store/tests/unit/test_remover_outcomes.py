@@ -20,14 +20,7 @@ from osc_image_store.tests.unit import base
 Removal = results.Removal
 
 
-class TestAfterTheDelete(base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.mock_stores()
-        self.body = base.image_body()
-        self.iid = self.body['id']
-        self.held = base.locked(self.body)
+class TestAfterTheDelete(base.EngineCase):
 
     def glance(self, delete=204, after=('fast', 'archive'), proof=206,
                **fields):
