@@ -9,32 +9,19 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""A per-image lock between runs, on an image property, without CAS.
+"""A per-image hold left after a removal whose outcome is unknown.
 
-Glance has no compare-and-set: a ``PATCH`` ``add`` of a property that
-exists answers 200 and overwrites it, and every save writes back what it
-read.  Two runs that remove different stores of one image at the same
-time can both pass Glance's "only location" check and leave it without
-data.  So each run takes a lock before any store delete, with Fischer's
-timed mutual exclusion:
-
-1. read the image (one listing for a chunk) and see no live lock;
-2. write ``osc_image_store_lock = <token> <host> <pid> <epoch>``
-   (``PATCH`` op ``add``) and get the answer within :data:`SETTLE`
-   seconds of the read (a later answer is not trusted);
-3. wait :data:`SETTLE` seconds, read again: the lock is held only if the
-   value is still this run's.  A run that read the image free before our
-   write has written by then, and the last writer wins.
-
-The read in step 3 is also the fresh state the removal is decided on.
-The holder removes the property when done (``PATCH`` op ``remove``).  A
-lock older than :data:`STALE_AFTER` belongs to a run that died and may be
-taken over.  Correct while the Images API answers a ``PATCH`` within
-:data:`SETTLE` seconds; a slower answer is detected and that image is
-retried, never removed on it.
+A store DELETE that timed out, dropped its connection or got a 5xx may
+still be carried out by Glance later, and a 204 that leaves the store
+listed may hide a ghost copy.  Until the image shows what happened, no
+run may remove another copy of it on a read that predates that late
+effect.  So the run writes the image property ``osc_image_store_lock =
+<token> <host> <pid> <epoch>`` (``PATCH`` op ``add``) and leaves it:
+every run refuses an image that carries a hold younger than
+:data:`STALE_AFTER`, and removes an older one after removing a copy.
+Runs themselves are kept apart by :mod:`~osc_image_store.engine.runlock`.
 """
 
-from concurrent import futures
 import dataclasses
 import os
 import socket
@@ -50,14 +37,11 @@ from osc_image_store.sdk import resources
 if ty.TYPE_CHECKING:
     from osc_image_store.sdk import proxy as sdk_proxy
 
-#: The image property that holds the lock.
+#: The image property that holds the hold.
 PROPERTY = 'osc_image_store_lock'
-#: Seconds: the longest time from a read to the answer of the lock write
-#: that is trusted, and the wait before the confirming read.
-SETTLE = 1.0
 #: Errors of one request (openstacksdk and keystoneauth).
 _ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
-#: Seconds after which a lock is taken to belong to a run that died.
+#: Seconds after which a hold no longer stops a removal.
 STALE_AFTER = 15 * 60
 
 
@@ -142,99 +126,16 @@ class Lock:
                                                            image_id)
 
 
-def take(proxy: 'sdk_proxy.Proxy', lock: Lock,
-         images: ty.Sequence[resources.Image], read_at: float,
-         pool: futures.Executor, written: set[str], settle: float = SETTLE,
-         width: int = 4,
-         ) -> tuple[dict[str, resources.Image], list[str],
-                    dict[str, Exception]]:
-    """Take this run's lock on images read free at ``read_at``.
+def mark(proxy: 'sdk_proxy.Proxy', lock: Lock, image_id: str) -> str | None:
+    """Write this run's hold on an image (``PATCH`` op ``add``).
 
-    Sends one ``PATCH`` per image (on ``pool``), ``width`` at a time; a
-    group is read again just before its PATCHes (one listing) once the
-    last read is ``settle / 2`` old, so that every lock write is answered
-    within ``settle`` seconds of the read that saw the image free, however
-    many images there are.  Then waits ``settle`` seconds after the last
-    answer and reads the images again with one listing.
-
-    :param proxy: the SDK proxy.
-    :param lock: this run's :class:`Lock`.
-    :param images: images seen without a live lock.
-    :param read_at: ``time.monotonic()`` when that read was sent.
-    :param pool: an executor for the PATCHes.
-    :param written: the caller's set of image IDs whose lock value may be
-        this run's; updated as soon as each PATCH answers (or fails without
-        a clear refusal), so that the caller can release them whatever
-        happens next.
-    :param settle: seconds; see :data:`SETTLE`.
-    :param width: PATCHes in flight at once (the pool's size).
-    :returns: ``(held, contended, errors)``: the images now held, as read
-        by the confirming listing (``{id: Image}``); IDs to try again
-        (another run won, an answer came late or not at all, or a read
-        failed); and ``{id: error}`` for PATCHes that Glance refused (4xx).
+    :returns: None when written, else the error for an operator.
     """
-    held: dict[str, resources.Image] = {}
-    contended: list[str] = []
-    errors: dict[str, Exception] = {}
-    claimed: list[str] = []
-    late: list[str] = []
-    last = read_at
-    value = lock.value()
-    for start in range(0, len(images), max(1, width)):
-        group = [image.id for image in images[start:start + width]]
-        if start and time.monotonic() - read_at > settle / 2:
-            read_at = time.monotonic()
-            try:
-                fresh = proxy.images_by_id(group)
-            except _ERRORS:
-                contended.extend(group)
-                continue
-            contended.extend(i for i in group if i in fresh
-                             and lock.blocks(fresh[i]) is not None)
-            group = [i for i in group if i in fresh
-                     and lock.blocks(fresh[i]) is None]
-        jobs = {image_id: pool.submit(_claim, proxy, image_id, value)
-                for image_id in group}
-        for image_id, job in jobs.items():
-            try:
-                answered = job.result()
-            except _ERRORS as exc:
-                if _refused(exc):
-                    errors[image_id] = exc
-                else:
-                    # It may have been saved (two writes at once can also
-                    # make Glance answer 500): try again; release it if
-                    # it is ours.
-                    written.add(image_id)
-                    contended.append(image_id)
-                continue
-            written.add(image_id)
-            last = max(last, answered)
-            (late if answered - read_at > settle else claimed).append(
-                image_id)
-    if not claimed and not late:
-        return held, contended, errors
-    time.sleep(max(0.0, last + settle - time.monotonic()))
     try:
-        now = proxy.images_by_id(claimed + late)
-    except _ERRORS:
-        return held, contended + claimed + late, errors
-    for image_id in claimed + late:
-        image = now.get(image_id)
-        if image_id in claimed and image is not None and lock.is_mine(image):
-            held[image_id] = image
-        else:
-            contended.append(image_id)
-            if image is not None and lock.is_mine(image):
-                release(proxy, image_id)
-            written.discard(image_id)
-    return held, contended, errors
-
-
-def _refused(error: Exception) -> bool:
-    """Whether a PATCH error says the image was not saved (a 4xx)."""
-    status = getattr(error, 'status_code', None)
-    return status is not None and 400 <= status < 500
+        proxy.add_image_property(image_id, PROPERTY, lock.value())
+    except _ERRORS as exc:
+        return str(exc)
+    return None
 
 
 def release(proxy: 'sdk_proxy.Proxy', image_id: str) -> str | None:
@@ -258,8 +159,3 @@ def release(proxy: 'sdk_proxy.Proxy', image_id: str) -> str | None:
         else:
             return None
     return str(error)
-
-
-def _claim(proxy: 'sdk_proxy.Proxy', image_id: str, value: str) -> float:
-    proxy.add_image_property(image_id, PROPERTY, value)
-    return time.monotonic()

@@ -13,7 +13,7 @@
 
 import dataclasses
 
-from osc_image_store.engine import lock
+from osc_image_store.engine import runlock
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,11 +27,10 @@ class Options:
     :ivar allow_read_only_copies: remove even when every other copy is
         on a read-only store.
     :ivar parallel: requests in flight at once (>= 1).
-    :ivar chunk_size: images per chunk (listing size); by default 12 per
-        request in flight, at most 50 (the lock's settle wait is paid
-        once per chunk, and a chunk's DELETEs fit in ``fresh_for``).
-    :ivar settle: seconds of the lock's confirmation wait.
-    :ivar lock_wait: seconds to keep retrying images another run locks.
+    :ivar chunk_size: images per chunk (listing size); None: 50.
+    :ivar settle: seconds of the lock's confirmation wait (once per run,
+        and once per minute of it).
+    :ivar lock_wait: seconds to wait for runs that free another store.
     :ivar fresh_for: seconds a read may age before a DELETE rests on it.
     :ivar copy_to: a store to copy sole copies into before their removal
         (None: sole copies stay).
@@ -47,7 +46,7 @@ class Options:
     allow_read_only_copies: bool = False
     parallel: int = 4
     chunk_size: int | None = None
-    settle: float = lock.SETTLE
+    settle: float = runlock.SETTLE
     lock_wait: float = 30.0
     fresh_for: float = 1.0
     copy_to: str | None = None

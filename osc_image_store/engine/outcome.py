@@ -110,23 +110,6 @@ def explain(error: Exception, image_id: str, store: str) -> str:
     return '%s (HTTP %s: %s)' % (text, status, details or '-')
 
 
-def explain_lock_error(error: Exception, image_id: str) -> str:
-    """An operator's sentence for a lock write (``PATCH``) that failed."""
-    status = getattr(error, 'status_code', None)
-    details = sdk_exceptions.clean_details(
-        getattr(error, 'details', None) or str(error), status)
-    text = ('Image %s could not be locked against other runs (PATCH '
-            '/v2/images/%s: HTTP %s: %s); nothing was removed.'
-            % (image_id, image_id, status or '-', details))
-    if status == 403:
-        text += (' Before removing a copy, this command sets the image '
-                 'property osc_image_store_lock, which needs the right to '
-                 'update the image (policy modify_image); removing a copy '
-                 'needs policy delete_image_location too (admin-only by '
-                 'default).')
-    return text
-
-
 def classify(before: resources.Image, store: str, error: Exception | None,
              after: resources.Image | None, *, ignore_missing: bool = False,
              lock_hint: str = '') -> Verdict:

@@ -9,27 +9,28 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Remove many images' data from one store, in chunks, under a lock.
+"""Remove many images' data from one store, in chunks, under one lock.
 
-For each chunk of images (12 per request in flight, at most 50), in this
-order:
+Before anything is removed, the run takes the lock between runs
+(:mod:`~osc_image_store.engine.runlock`: runs that free the same store
+share it, runs that free another store wait).  Then, for each chunk of
+images (50 by default):
 
 1. one listing (``GET /v2/images?id=in:...``) reads every image; the
-   checks of :mod:`~osc_image_store.engine.checks` run on it;
-2. the images that pass are locked against other runs
-   (:mod:`~osc_image_store.engine.lock`: ``PATCH`` each, wait, one
-   listing again); that confirming read is the fresh state each removal
-   is decided on, and the checks run again on it;
-3. one ``DELETE /v2/stores/{store}/{id}`` per image (re-read first if
-   the confirming read is older than a second);
-4. one listing reads them all back; :func:`~osc_image_store.engine.
+   checks of :mod:`~osc_image_store.engine.checks` run on it, and the
+   register of the lock is read again;
+2. one ``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at
+   once; when the state a DELETE would rest on is older than
+   ``fresh_for``, the images of the chunk not yet sent are read again
+   (one listing) and checked again;
+3. one listing reads them all back; :func:`~osc_image_store.engine.
    outcome.classify` decides each result from it;
-5. a one-byte read proves a remaining copy of each removed image;
-6. the locks are removed (kept when a removal's outcome is unknown).
+4. a one-byte read proves a remaining copy of each removed image;
+5. an image whose outcome is unknown gets a hold
+   (:mod:`~osc_image_store.engine.lock`).
 
-Images locked by another run are retried until ``lock_wait`` runs out.
-Requests of a step run on ``parallel`` threads; one image never has two
-requests that change it in flight.  Rows come out in input order.
+One image never has two requests that change it in flight.  Rows come
+out in input order.
 
 With ``copy_to``, an image whose only copy is in the store is first copied
 there (:mod:`~osc_image_store.engine.copy`, at most ``max_copies`` at
@@ -40,9 +41,7 @@ through the steps above once the copy is proven.
 import collections
 from concurrent import futures
 import dataclasses
-import random
 import threading
-import time
 import typing as ty
 
 from osc_image_store.engine import checks
@@ -50,6 +49,7 @@ from osc_image_store.engine import copy as copy_mod
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
+from osc_image_store.engine import runlock
 from osc_image_store.engine import steps
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
@@ -71,16 +71,20 @@ class Remover(steps.Steps):
     :param options: :class:`Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
         started; what is in flight finishes and is reported.
+    :param on_wait: called with a sentence when the run waits for other
+        runs' lock.
     :ivar not_started: some images were not started because of ``stop``.
+    :ivar halted: why the run stopped removing (the lock between runs was
+        lost), or None.
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     """
 
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
                  options: Options = Options(),
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None,
+                 on_wait: ty.Callable[[str], None] | None = None):
         if options.chunk_size is None:
-            options = dataclasses.replace(
-                options, chunk_size=min(50, 12 * options.parallel))
+            options = dataclasses.replace(options, chunk_size=50)
         if (options.parallel < 1 or (options.chunk_size or 0) < 1
                 or options.max_copies < 1):
             raise ValueError('parallel, chunk_size and max_copies must be '
@@ -88,6 +92,10 @@ class Remover(steps.Steps):
         self.proxy, self.store, self.options = proxy, store, options
         self.stop = stop or threading.Event()
         self.lock = lock_mod.Lock()
+        self.runlock: runlock.RunLock | None = None
+        self.on_wait = on_wait
+        self.halted: str | None = None
+        self._interrupted = False
         self.not_started = False
         self.bytes_copied = 0
         self._chunk: steps.Chunk | None = None
@@ -116,8 +124,11 @@ class Remover(steps.Steps):
             :class:`~osc_image_store.sdk.exceptions.StoreNotFound` or
             :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier` (for
             the store, or a ``copy_to`` store that is the same or
-            read-only) before any image; an error of ``images`` itself
-            after the rows of the images read before it.
+            read-only) before any image;
+            :class:`~osc_image_store.engine.runlock.LockError` when the
+            lock between runs cannot be taken (nothing was changed); an
+            error of ``images`` itself after the rows of the images read
+            before it.
         """
         identifiers.check_store_id(self.store)
         if self.options.copy_to is not None:
@@ -133,6 +144,14 @@ class Remover(steps.Steps):
                     'Store %s cannot take the copies: it is %s.' % (
                         copy_to, 'the store being freed'
                         if copy_to == self.store else 'read-only'))
+        if not self.options.dry_run:
+            self.runlock = runlock.RunLock(
+                self.proxy, self.store, self.options.settle,
+                self.options.lock_wait, self.stop, self.on_wait)
+            self.runlock.acquire()
+            if not self.runlock.held:  # stopped while waiting
+                self.not_started = True
+                return
         pool = futures.ThreadPoolExecutor(self.options.parallel,
                                           thread_name_prefix='image-store')
         copies = futures.ThreadPoolExecutor(self.options.max_copies,
@@ -150,7 +169,7 @@ class Remover(steps.Steps):
                     end = True
                 except _ERRORS as exc:
                     error = exc
-                if self.stop.is_set():
+                if self.stop.is_set() or self.halted:
                     self.not_started = bool(chunk) or not end
                     break
                 self._out.extend(self._handle(chunk, pool, copies))
@@ -159,20 +178,44 @@ class Remover(steps.Steps):
                 if error is not None:
                     raise error
             while self._copies:
+                self._renew()
                 self._moves(pool, wait=True)
                 yield from self._ready()
             yield from self._ready()
+        except KeyboardInterrupt:
+            self._interrupted = True  # interrupted_rows() releases it
+            raise
         finally:
             copies.shutdown(wait=False, cancel_futures=True)
             pool.shutdown(wait=False, cancel_futures=True)
+            if not self._interrupted:
+                self._release_run_lock()
+
+    def _renew(self) -> None:
+        """Keep the lock between runs while copies are waited for."""
+        if self.runlock is not None and not self.halted:
+            try:
+                self.runlock.ensure()
+            except runlock.LockError as exc:
+                self.halted = str(exc)
+                self.stop.set()
+
+    def _release_run_lock(self) -> None:
+        if self.runlock is not None:
+            error = self.runlock.release()
+            if error is not None and self.on_wait is not None:
+                self.on_wait('This run could not take itself out of the '
+                             'lock between runs (%s); other runs ignore it '
+                             '%d minutes after its last beat.'
+                             % (error, runlock.STALE_AFTER // 60))
 
     def interrupted_rows(self) -> list[results.Removal]:
         """Rows still held when the batch was torn down (second Ctrl-C).
 
         The finished rows not yet given out, ``copying`` for images whose
         copy was under way, and, for the chunk in hand, ``unknown`` for
-        those whose DELETE was sent but not read back.  Locks of images
-        not yet deleted are removed (best effort).
+        those whose DELETE was sent but not read back (they get a hold,
+        best effort).  Then the lock between runs is released.
         """
         rows = [slot[2] or self._row(
             slot[1], self._names.get(slot[1]), results.COPYING, None,
@@ -183,6 +226,7 @@ class Remover(steps.Steps):
         self._out.clear()
         chunk, self._chunk = self._chunk, None
         if chunk is None:
+            self._release_run_lock()
             return rows
         for label, image_id in chunk.order:
             if image_id is None:
@@ -195,11 +239,10 @@ class Remover(steps.Steps):
                     None, 'Interrupted while the removal of image %s from '
                     'store %s was in flight: it may or may not have '
                     'happened; check it with "openstack image store list '
-                    '--image %s".%s'
+                    '--image %s".%s%s'
                     % (image_id, self.store, image_id,
-                       self._lock_hint(image_id))))
-        chunk.locked -= chunk.sent
-        self._release_left(chunk)
+                       self._lock_hint(image_id), self._hold(image_id))))
+        self._release_run_lock()
         return rows
 
     def left_in_store(self, owner: str | None = None,
@@ -294,58 +337,44 @@ class Remover(steps.Steps):
         """
         chunk = self._chunk = steps.Chunk()
         pending = self._resolve(items, chunk, pool, copies is not None)
-        deadline = time.monotonic() + self.options.lock_wait
         copying: set[str] = set()
-        while pending and not self.stop.is_set():
-            busy, claim = [], []
-            fresh = self._read(pending, chunk)
-            for image_id in pending:
-                image = fresh.get(image_id)
-                if image is None:
-                    continue
-                if copies is not None and self._to_copy(image):
-                    row = self._plan_copy(image, copies, copying)
-                else:
-                    row = self._check(image)
-                    if row is None and self.options.dry_run:
-                        row = self._row(
-                            image_id, image.name, results.WOULD_REMOVE,
-                            checks.copies_outside(image, self.store),
-                            outcome.dry_run_note(image, self.store,
-                                                 self.stores[self.store]),
-                            size=image.size)
-                if row is not None:
-                    chunk.rows[image_id] = row
-                elif image_id in copying:
-                    continue
-                elif self.lock.blocks(image):
-                    busy.append(image)
-                else:
-                    claim.append(image)
-            held, contended = self._take(claim, chunk, pool)
-            go = []
-            for image in held:
-                row = self._check(image)
-                if row is None:
-                    go.append(image)
-                else:
-                    chunk.rows[image.id] = row
-                    self._release(image.id, chunk)
-            if self.stop.is_set():
-                for image in go:
-                    self._release(image.id, chunk)
-                self.not_started = self.not_started or bool(go)
-                break
-            self._remove(go, chunk, pool)
-            pending = [i.id for i in busy] + contended
-            if pending and time.monotonic() > deadline:
-                self._give_up(busy, contended, chunk)
-                break
-            if pending:
-                time.sleep(random.uniform(0.2, 1.0))
-        if pending and self.stop.is_set():
+        go = []
+        if pending and self.runlock is not None and not self.halted:
+            try:
+                self.runlock.check()  # before the read DELETEs rest on
+            except runlock.LockError as exc:
+                self.halted = str(exc)
+        if pending and (self.stop.is_set() or self.halted):
             self.not_started = True
-        self._release_left(chunk)
+            for image_id in pending if self.halted else ():
+                chunk.rows[image_id] = self._row(
+                    image_id, chunk.names.get(image_id), results.FAILED,
+                    None, ty.cast(str, self.halted))
+            pending = []
+        fresh = self._read(pending, chunk) if pending else {}
+        for image_id in pending:
+            image = fresh.get(image_id)
+            if image is None:
+                continue
+            if copies is not None and self._to_copy(image):
+                row = self._plan_copy(image, copies, copying)
+            else:
+                row = self._check(image)
+                if row is None and self.options.dry_run:
+                    row = self._row(
+                        image_id, image.name, results.WOULD_REMOVE,
+                        checks.copies_outside(image, self.store),
+                        outcome.dry_run_note(image, self.store,
+                                             self.stores[self.store]),
+                        size=image.size)
+            if row is not None:
+                chunk.rows[image_id] = row
+            elif image_id not in copying:
+                go.append(image)
+        if go and self.stop.is_set():
+            self.not_started = True
+        elif go:
+            self._remove(go, chunk, pool)
         self._chunk = None
         slots: list[_Slot] = []
         for label, slot_id in chunk.order:

@@ -9,7 +9,7 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The steps of a chunk: reads, checks, locks, deletes, read-back, rows.
+"""The steps of a chunk: reads, checks, deletes, read-back, proof, rows.
 
 :class:`Steps` is the base of :class:`~osc_image_store.engine.remover.
 Remover`; each method is one step of the pipeline described there.
@@ -26,6 +26,7 @@ from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import options
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
+from osc_image_store.engine import runlock
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
@@ -50,8 +51,8 @@ class _Work:
     sent: bool = False
     row: results.Removal | None = None
     verdict: outcome.Verdict | None = None
-    lost_lock: bool = False
     after: resources.Image | None = None
+    read_at: float = 0.0
 
 
 class Chunk:
@@ -63,8 +64,8 @@ class Chunk:
         self.rows: dict[str, results.Removal] = {}      # image id -> row
         self.names: dict[str, str | None] = {}
         self.sent: set[str] = set()
-        self.locked: set[str] = set()
         self.read_at = 0.0
+        self.mutex = threading.Lock()   # one re-read of the chunk at once
 
 
 class Steps:
@@ -75,6 +76,8 @@ class Steps:
     options: Options
     stop: threading.Event
     lock: lock_mod.Lock
+    runlock: runlock.RunLock | None
+    halted: str | None
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
@@ -104,44 +107,39 @@ class Steps:
                     'to you).' % image_id)
         return found
 
-    def _take(self, images: list[resources.Image], chunk: Chunk,
-              pool: futures.Executor) -> tuple[list[resources.Image],
-                                               list[str]]:
-        """Lock images read free; rows for those the lock refuses."""
-        held, contended, errors = lock_mod.take(
-            self.proxy, self.lock, images, chunk.read_at, pool,
-            chunk.locked, self.options.settle, self.options.parallel)
-        for image_id, error in errors.items():
-            chunk.rows[image_id] = self._row(
-                image_id, chunk.names.get(image_id), results.FAILED, None,
-                outcome.explain_lock_error(error, image_id))
-        if held:
-            chunk.read_at = time.monotonic() - self.options.settle / 2
-        return list(held.values()), contended
-
-    def _release(self, image_id: str, chunk: Chunk | None = None) -> str:
-        """Remove this run's lock; an operator's note if that failed."""
-        if chunk is not None:
-            chunk.locked.discard(image_id)
+    def _release(self, image_id: str) -> str:
+        """Remove a stale hold; an operator's note if that failed."""
         error = lock_mod.release(self.proxy, image_id)
         if error is None:
             return ''
-        return (' Its lock could not be removed (%s): once no run is '
-                'active, remove it with "%s".'
-                % (error, self.lock.unset_command(image_id)))
+        return (' An old hold (property %s) could not be removed (%s): '
+                'remove it with "%s".' % (lock_mod.PROPERTY, error,
+                                          self.lock.unset_command(image_id)))
+
+    def _hold(self, image_id: str) -> str:
+        """Write a hold after an unknown outcome; a note if that failed."""
+        error = lock_mod.mark(self.proxy, self.lock, image_id)
+        if error is None:
+            return ''
+        return (' The hold could not be written (%s): no run of this '
+                'command is kept from removing another copy of it, so '
+                'check it before any other removal.' % error)
 
     def _remove(self, images: list[resources.Image], chunk: Chunk,
                 pool: futures.Executor) -> None:
-        """DELETE, read back, prove, unlock; a row for each image."""
-        work = {image.id: _Work(image) for image in images}
+        """DELETE, read back, prove; a row for each image."""
+        work = {image.id: _Work(image, read_at=chunk.read_at)
+                for image in images}
         active = list(work)
         for _round in range(_MAX_ROUNDS):
             if not active:
                 break
-            for job in [pool.submit(self._delete, work[i], chunk)
+            todo = {i: work[i] for i in active}
+            for job in [pool.submit(self._delete, todo[i], todo, chunk)
                         for i in active]:
                 job.result()
-            sent = [i for i in active if work[i].sent]
+            sent = [i for i in active if work[i].sent and work[i].row is None]
+            read_at = time.monotonic()
             after = self._read_back(sent)
             again = []
             for image_id in sent:
@@ -153,10 +151,12 @@ class Steps:
                     lock_hint=self._lock_hint(image_id))
                 if item.verdict.again and item.after is not None:
                     item.before, item.error = item.after, None
+                    item.sent, item.read_at = False, read_at
                     again.append(image_id)
             active = again
         for image_id in active:  # still more locations after the rounds
             item = work[image_id]
+            item.sent = True
             item.verdict = outcome.Verdict(
                 results.UNVERIFIED, 'Image %s still lists store %s after %d '
                 'removals (one location each); run this command again.'
@@ -169,51 +169,71 @@ class Steps:
                 proofs[image_id] = pool.submit(outcome.prove_data,
                                                self.proxy, item.after)
         for image_id, item in work.items():
-            if item.row is None and not item.sent:
-                self._release(image_id, chunk)
-                self.not_started = True
+            if item.row is None and item.verdict is None:
+                if self.halted and not self.stop.is_set():
+                    chunk.rows[image_id] = self._row(
+                        image_id, item.before.name, results.FAILED,
+                        item.before.store_ids, self.halted)
+                else:
+                    self.not_started = True  # stopped before its DELETE
                 continue
             row = item.row or self._settle(item, proofs.get(image_id))
-            keep = item.verdict is not None and item.verdict.keep_lock
-            if keep or item.lost_lock:
-                chunk.locked.discard(image_id)
-            else:
-                note = self._release(image_id, chunk)
-                if note:
-                    row = dataclasses.replace(
-                        row, reason=(row.reason or '') + note)
+            note = ''
+            if item.verdict is not None and item.verdict.keep_lock:
+                note = self._hold(image_id)
+            elif (item.verdict is not None
+                  and self.lock.holder(item.before) is not None):
+                note = self._release(image_id)  # a stale hold
+            if note:
+                row = dataclasses.replace(row, reason=(row.reason or '')
+                                          + note)
             chunk.rows[image_id] = row
 
-    def _delete(self, item: _Work, chunk: Chunk) -> None:
+    def _delete(self, item: _Work, work: dict[str, _Work],
+                chunk: Chunk) -> None:
         """Send one store DELETE, on a read at most ``fresh_for`` old."""
-        image = item.before
-        if self.stop.is_set():
-            return  # Ctrl-C: no new removal starts.
-        if time.monotonic() - chunk.read_at > self.options.fresh_for:
-            try:
-                image = self.proxy.get_image(image.id)
-            except _ERRORS as exc:
-                item.row = self._row(
-                    image.id, image.name, results.FAILED, None, 'Image %s '
-                    'could not be read again before its removal (%s); '
-                    'nothing was removed.' % (image.id, exc))
-                return
-            item.row = self._check(image)
-            if item.row is None and not self.lock.is_mine(image):
-                item.lost_lock = True
-                item.row = self._row(
-                    image.id, image.name, results.FAILED, image.store_ids,
-                    'Another run took the lock of image %s; nothing was '
-                    'removed. Run this command again.' % image.id)
+        if self.stop.is_set() or self.halted:
+            return  # Ctrl-C, or the lock is gone: no new removal starts.
+        try:
+            if self.runlock is not None:
+                self.runlock.ensure()
+        except runlock.LockError as exc:
+            self.halted = str(exc)
+            return
+        with chunk.mutex:
+            if time.monotonic() - item.read_at > self.options.fresh_for:
+                self._refresh(work)
             if item.row is not None:
                 return
-            item.before = image
-        chunk.sent.add(image.id)  # in flight from here on
-        item.sent = True
+            image = item.before
+            chunk.sent.add(image.id)  # in flight from here on
+            item.sent = True
         try:
             self.proxy.delete_image_from_store(image.id, self.store)
         except _ERRORS as exc:
             item.error = exc
+
+    def _refresh(self, work: dict[str, _Work]) -> None:
+        """Read the images not yet sent again (one listing); check them."""
+        ids = [i for i, w in work.items() if not w.sent and w.row is None]
+        read_at = time.monotonic()
+        try:
+            fresh = self.proxy.images_by_id(ids)
+        except _ERRORS as exc:
+            fresh, error = {}, str(exc)
+        else:
+            error = 'not found: deleted, or no longer visible to you'
+        for image_id in ids:
+            item = work[image_id]
+            image = fresh.get(image_id)
+            if image is None:
+                item.row = self._row(
+                    image_id, item.before.name, results.FAILED, None,
+                    'Image %s could not be read again before its removal '
+                    '(%s); nothing was removed.' % (image_id, error))
+                continue
+            item.before, item.read_at = image, read_at
+            item.row = self._check(image)
 
     def _read_back(self, image_ids: list[str],
                    ) -> dict[str, resources.Image]:
@@ -268,7 +288,18 @@ class Steps:
     def _check(self, image: resources.Image) -> results.Removal | None:
         """A row when the fresh state forbids the removal, else None."""
         reason = None
-        if image.status == 'active':
+        holder = self.lock.blocks(image)
+        if holder is not None:
+            reason = (
+                'Image %s carries a hold (property %s, %s): a removal of a '
+                'copy of it by this command had an unknown or unverified '
+                'outcome; nothing was removed. Check where it lives with '
+                '"openstack image store list --image %s"; the hold lapses %d '
+                'minutes after it was written, or remove it with "%s".'
+                % (image.id, lock_mod.PROPERTY, holder.describe(), image.id,
+                   lock_mod.STALE_AFTER // 60,
+                   self.lock.unset_command(image.id)))
+        elif image.status == 'active':
             reason = checks.import_blocker(image, self.proxy)
         result = results.FAILED
         if reason is None:
@@ -293,9 +324,9 @@ class Steps:
             copied_to, size)
 
     def _lock_hint(self, image_id: str) -> str:
-        return (' Its lock (property %s) stays for %d minutes so that no '
-                'other run removes another copy meanwhile; once the image '
-                'shows what happened, "%s" removes it sooner.'
+        return (' A hold (property %s) stays on it for %d minutes so that '
+                'no run of this command removes another copy meanwhile; once '
+                'the image shows what happened, "%s" removes it sooner.'
                 % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60,
                    self.lock.unset_command(image_id)))
 
@@ -340,44 +371,3 @@ class Steps:
             if image_id is not None:
                 ids.append(image_id)
         return ids
-
-    def _release_left(self, chunk: Chunk) -> None:
-        """At the end of a chunk: remove the locks this run may still hold.
-
-        Only where the image's lock value is this run's (one listing):
-        a lock write whose confirmation failed may have lost to another
-        run.  Locks kept on purpose (unknown outcomes) are not here.
-        """
-        if not chunk.locked:
-            return
-        try:
-            found = self.proxy.images_by_id(sorted(chunk.locked))
-        except _ERRORS:
-            found = {}
-        for image_id in sorted(chunk.locked):
-            image = found.get(image_id)
-            if image is not None and self.lock.is_mine(image):
-                self._release(image_id, chunk)
-        chunk.locked.clear()
-
-    def _give_up(self, busy: list[resources.Image], contended: list[str],
-                 chunk: Chunk) -> None:
-        """Rows for images still locked by others when the wait ran out."""
-        for image in busy:
-            holder = self.lock.blocks(image)
-            chunk.rows[image.id] = self._row(
-                image.id, image.name, results.FAILED, image.store_ids,
-                'Image %s is locked by another run of this tool (%s); '
-                'nothing was removed. Run this command again later: a lock '
-                'is taken over %d minutes after it was taken. If no run is '
-                'active and the lock was kept after an unknown or unverified '
-                'outcome that you have checked, remove it with "%s".'
-                % (image.id, holder.describe() if holder else '?',
-                   lock_mod.STALE_AFTER // 60,
-                   self.lock.unset_command(image.id)))
-        for image_id in contended:
-            if image_id not in chunk.rows:
-                chunk.rows[image_id] = self._row(
-                    image_id, chunk.names.get(image_id), results.FAILED,
-                    None, 'Image %s could not be locked against other runs '
-                    'in time; nothing was removed.' % image_id)

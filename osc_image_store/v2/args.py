@@ -37,6 +37,8 @@ MAX_PARALLEL = 10
 #: staging store and counts against its quotas).
 DEFAULT_MAX_COPIES = 2
 MAX_COPIES = 10
+#: Seconds to wait for runs that free another store.
+DEFAULT_LOCK_WAIT = 30
 #: Seconds to wait for one copy by default.
 DEFAULT_COPY_TIMEOUT = 3600
 #: The default of the image arguments (see add_delete_arguments).
@@ -149,6 +151,14 @@ def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
         help=_('With --copy-to: how long to wait for one copy (default '
                '%d); then the image is "failed" and its copy in the store '
                'stays') % DEFAULT_COPY_TIMEOUT,
+    )
+    parser.add_argument(
+        '--lock-wait', metavar='<seconds>',
+        type=whole_number(0, 7 * 24 * 3600), default=DEFAULT_LOCK_WAIT,
+        help=_('How long to wait while other runs of this command free '
+               'another store (default %d); runs that free the same store '
+               'share the lock. Then the command ends, having removed '
+               'nothing') % DEFAULT_LOCK_WAIT,
     )
     parser.add_argument(
         '--parallel', metavar='<count>',

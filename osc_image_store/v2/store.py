@@ -25,6 +25,7 @@ from osc_lib import utils
 
 from osc_image_store.engine import remover
 from osc_image_store.engine import results
+from osc_image_store.engine import runlock
 from osc_image_store.i18n import _
 from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.v2 import args
@@ -72,10 +73,13 @@ EXIT_CODES_HELP = _(
     '(unknown store, multi-store not enabled, authentication); 2 for usage '
     'errors; 130 when interrupted (Ctrl-C: nothing new is started, what is '
     'in flight finishes and is reported; a second Ctrl-C stops at once and '
-    'reports in-flight removals as unknown). Runs of this command lock each '
-    'image (property osc_image_store_lock) while they remove a copy, so two '
-    'runs never remove two copies of one image at once; other tools do not '
-    'honour that lock. Re-running the same command after an interruption or '
+    'reports in-flight removals as unknown). Runs of this command that free '
+    'different stores never run at once: each takes a lock (the metadata '
+    'definitions namespace osc-image-store-removals, admin only by default) '
+    'that runs freeing the same store share, and waits up to --lock-wait '
+    'for the others; an image whose removal had an unknown outcome keeps a '
+    'hold (property osc_image_store_lock) for 15 minutes. Other tools do '
+    'not honour either. Re-running the same command after an interruption or '
     'a failure finishes the job. See where an image lives with "openstack '
     'image store list --image <image>".')
 
@@ -182,7 +186,9 @@ class DeleteImageFromStore(command.Lister):
             allow_read_only_copies=parsed_args.allow_read_only_copies,
             parallel=parsed_args.parallel, copy_to=parsed_args.copy_to,
             max_copies=parsed_args.max_copies,
-            copy_timeout=parsed_args.copy_timeout), stop=stop)
+            copy_timeout=parsed_args.copy_timeout,
+            lock_wait=parsed_args.lock_wait), stop=stop,
+            on_wait=self._say)
         total = None if parsed_args.all_images else len(parsed_args.images)
         progress = output.Progress.for_command(
             self.app.stderr, parsed_args.formatter, total)
@@ -208,7 +214,7 @@ class DeleteImageFromStore(command.Lister):
                                     engine.copies_pending,
                                     engine.bytes_copied)
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
-                store_exc.InvalidIdentifier) as exc:
+                store_exc.InvalidIdentifier, runlock.LockError) as exc:
             raise exceptions.CommandError(str(exc))
         except KeyboardInterrupt:
             rows.extend(engine.interrupted_rows())
@@ -271,6 +277,11 @@ class DeleteImageFromStore(command.Lister):
         LOG.warning(output.left_summary(left, read, parsed_args.store,
                                         parsed_args.check_untagged,
                                         parsed_args.project))
+
+    @staticmethod
+    def _say(text: str) -> None:
+        """Tell the operator about the lock between runs (stderr)."""
+        LOG.warning(text)
 
     def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
         """The ID of --project (a name is looked up in the Identity API)."""

@@ -29,6 +29,8 @@ import uuid
 import localcloud
 import testtools
 
+from osc_image_store.engine import runlock
+
 ADMIN = localcloud.ADMIN_CLOUD
 MEMBER = localcloud.MEMBER_CLOUD
 NOMULTI = localcloud.NOMULTI_CLOUD
@@ -72,7 +74,26 @@ class TestCase(testtools.TestCase):
     def tearDown(self):
         self.check_images_intact()
         self.check_only_store_deletes()
+        self.check_lock_released()
         super().tearDown()
+
+    def check_lock_released(self):
+        """Check that no ended run is left in the lock between runs.
+
+        Every run of the command takes itself out of the register when it
+        ends (Ctrl-C included); an entry whose process is gone is a leak.
+        """
+        response = self.cloud.image_api(
+            'GET', '/metadefs/namespaces/' + runlock.NAMESPACE, (200, 404))
+        if response.status_code == 404:
+            return
+        state = runlock.State.parse(response.json().get('description'))
+        for token, (host, pid, _beat) in state.runs.items():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                self.fail('run %s (%s:%s) ended without releasing the lock '
+                          'between runs: %s' % (token, host, pid, state))
 
     def check_only_store_deletes(self):
         """Check that only store-scoped DELETEs reached Glance.

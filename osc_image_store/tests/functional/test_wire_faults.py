@@ -79,16 +79,16 @@ class TestWireFaults(FaultTestCase):
         self.assertEqual(0, result.rc, result)
         self.assertIsNone(self.lock_of(image_id))
 
-    def test_timeout_before_glance_did_it_is_unknown_and_keeps_lock(self):
+    def test_timeout_before_glance_did_it_is_unknown_and_gets_a_hold(self):
         image_id = self.create_image(('fast', 'cheap'))
         self.proxy.delay_request(6, 'DELETE', DELETE)
         result = self.delete('cheap', image_id, timeout=2)
         row = self.row(result)
         self.assertEqual('unknown', row['Result'], result)
         self.assertIn('may or may not have happened', row['Reason'])
-        self.assertIn('stays for 15 minutes', row['Reason'])
+        self.assertIn('stays on it for 15 minutes', row['Reason'])
         self.assertEqual(1, result.rc, result)
-        # Glance carries it out later: the lock kept other runs away.
+        # Glance carries it out later: the hold keeps other runs away.
         self.assertIsNotNone(self.lock_of(image_id))
         deadline = time.monotonic() + 30
         while 'cheap' in self.cloud.image_stores(image_id):

@@ -31,6 +31,7 @@ import testtools
 
 from osc_image_store.engine import lock
 from osc_image_store.engine import remover
+from osc_image_store.engine import runlock
 from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
 
@@ -38,10 +39,14 @@ ENDPOINT = 'https://image.example.com'
 V2 = ENDPOINT + '/v2'
 IDENTITY = ENDPOINT + '/identity/v3'
 _FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
-#: The lock token of every run in these tests (uuid4 is patched).
+#: The hold token of every run in these tests (uuid4 is patched).
 TOKEN = uuid.UUID(int=0xfeed).hex
+#: The run's token in the register of the lock between runs.
+RUN_TOKEN = TOKEN[:12]
 #: The lock's settle time (on the test clock: no real wait).
-SETTLE = lock.SETTLE
+SETTLE = runlock.SETTLE
+#: The register of the lock between runs.
+REGISTER = V2 + '/metadefs/namespaces/' + runlock.NAMESPACE
 
 
 def load(name):
@@ -184,11 +189,12 @@ class TestCase(testtools.TestCase):
         self.useFixture(fixtures.NestedTempfile())
         self.stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
-        self.useFixture(fixtures.MockPatch(
-            'osc_image_store.engine.lock.uuid.uuid4',
-            return_value=uuid.UUID(TOKEN)))
+        for module in ('lock', 'runlock'):
+            self.useFixture(fixtures.MockPatch(
+                'osc_image_store.engine.%s.uuid.uuid4' % module,
+                return_value=uuid.UUID(TOKEN)))
         self.clock = Clock()
-        for module in ('lock', 'steps', 'remover'):
+        for module in ('lock', 'runlock', 'steps', 'remover'):
             self.useFixture(fixtures.MonkeyPatch(
                 'osc_image_store.engine.%s.time' % module, self.clock))
         self.http = self.useFixture(rm_fixture.Fixture())
@@ -203,6 +209,23 @@ class TestCase(testtools.TestCase):
         self._first = len(self.http.request_history)
 
     # -- answers ---------------------------------------------------------
+
+    def mock_register(self, state=None):
+        """The lock between runs: a namespace whose description is kept.
+
+        ``self.register`` holds the description (a ``runlock.State`` dump);
+        PUTs store theirs, GETs answer it.
+        """
+        self.register = (state or runlock.State()).dump()
+
+        def answer(request, context):
+            if request.method == 'PUT':
+                self.register = request.json()['description']
+            return {'namespace': runlock.NAMESPACE, 'visibility': 'public',
+                    'protected': True, 'description': self.register}
+
+        self.http.get(REGISTER, json=answer)
+        self.http.put(REGISTER, json=answer)
 
     def mock_stores(self, body=None, status=200):
         return self.http.get(V2 + '/info/stores', status_code=status,
@@ -286,21 +309,18 @@ class TestCase(testtools.TestCase):
         """Glance's answers to the removal of images from one store.
 
         The listing of these images (``id=in:...``, in this order)
-        answers: the images, then locked by this run (the
-        confirming read), then still locked and in the stores ``left``
-        (the read-back).  Each image's PATCHes (lock, unlock), DELETE
-        (204) and one-byte read (206) are answered.
+        answers: the images, then the images in the stores ``left`` (the
+        read-back).  Each image's DELETE (204) and one-byte read (206) are
+        answered.
 
         :returns: the listing mock.
         """
-        held = [locked(b) for b in bodies]
         mock = self.http.get(
             V2 + '/images?os_hidden=false&id=in:' + ','.join(
                 b['id'] for b in bodies),
             [{'json': listing(*answer)} for answer in (
-                bodies, held, [with_stores(h, *left) for h in held])])
-        for body, body_held in zip(bodies, held):
-            self.mock_patch(body, body_held, body)
+                bodies, [with_stores(b, *left) for b in bodies])])
+        for body in bodies:
             self.mock_store_delete(store, body['id'])
             self.mock_file(body['id'])
         return mock
@@ -317,12 +337,14 @@ class EngineCase(TestCase):
     """An engine test, with the store list answered.
 
     ``self.body``: image ``cirros`` in three stores; ``self.iid``: its ID;
-    ``self.held``: the body locked by this run.
+    ``self.held``: the body with a hold of this run; the lock between
+    runs is answered (:meth:`mock_register`).
     """
 
     def setUp(self):
         super().setUp()
         self.mock_stores()
+        self.mock_register()
         self.body = image_body()
         self.iid = self.body['id']
         self.held = locked(self.body)
@@ -330,9 +352,8 @@ class EngineCase(TestCase):
 
 def removal(image_id, store='cheap'):
     """What the engine sends to remove one image, after the store list."""
-    return [listing_of(image_id), add_lock(image_id), listing_of(image_id),
-            store_delete(image_id, store), listing_of(image_id),
-            read_byte(image_id), remove_lock(image_id)]
+    return (LOCK + [listing_of(image_id), store_delete(image_id, store),
+                    listing_of(image_id), read_byte(image_id)] + UNLOCK)
 
 
 #: describe() strings of the requests the engine sends.
@@ -362,3 +383,9 @@ def get_image(image_id):
 
 
 STORES = 'GET /v2/info/stores'
+#: The register of the lock between runs, as describe() shows it.
+_NS = '/v2/metadefs/namespaces/' + runlock.NAMESPACE
+#: Taking the lock between runs: read, write, read after the settle.
+LOCK = ['GET ' + _NS, 'PUT ' + _NS, 'GET ' + _NS]
+#: Releasing it: read, write.
+UNLOCK = ['GET ' + _NS, 'PUT ' + _NS]

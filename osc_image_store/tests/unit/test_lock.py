@@ -9,15 +9,13 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The lock between runs: its value, who blocks whom, and lock.take."""
+"""The hold on an image: its value, who it blocks, mark and release."""
 
-from concurrent import futures
 import os
 import socket
 import time
 
 from keystoneauth1 import exceptions as ks_exc
-from openstack import exceptions as sdk_exc
 import testtools
 
 from osc_image_store.engine import lock
@@ -100,125 +98,28 @@ class TestLock(testtools.TestCase):
             lock.Lock.unset_command('IMG'))
 
 
-class TestTake(base.TestCase):
+class TestMark(base.TestCase):
 
     def setUp(self):
         super().setUp()
         self.body = base.image_body()
-        self.iid = self.body['id']
         self.lock = lock.Lock(base.TOKEN)
-        self.pool = futures.ThreadPoolExecutor(2)
-        self.addCleanup(self.pool.shutdown)
-        self.times = {}
 
-    def take(self, *bodies):
-        """lock.take on the images; also returns the written set."""
-        images = [base.image_resource(b) for b in bodies or (self.body,)]
-        written = set()
-        held, contended, errors = lock.take(
-            self.proxy, self.lock, images, self.clock.monotonic(),
-            self.pool, written)
-        return held, contended, errors, written
+    def test_adds_the_property(self):
+        self.mock_patch(self.body)
+        self.assertIsNone(lock.mark(self.proxy, self.lock, self.body['id']))
+        self.assertEqual([base.add_lock(self.body['id'])], self.sent())
+        [[op]] = self.patches()
+        self.assertEqual(('add', '/' + lock.PROPERTY), (op['op'], op['path']))
+        self.assertEqual(base.TOKEN, lock.Holder.parse(op['value']).token)
 
-    def timed(self, name, answer, delay=0.0):
-        def callback(request, context):
-            self.clock.sleep(delay)
-            self.times[name] = self.clock.monotonic()
-            return answer
-        return callback
-
-    def test_taken(self):
-        self.mock_patch(self.body, {'json': self.timed(
-            'patch', base.locked(self.body))})
-        self.mock_listing({'json': self.timed(
-            'read', base.listing(base.locked(self.body)))})
-        held, contended, errors, written = self.take()
-        self.assertEqual(([self.iid], [], {}, {self.iid}),
-                         (list(held), contended, errors, written))
-        self.assertTrue(self.lock.is_mine(held[self.iid]))
-        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid)],
-                         self.sent())
-        value = self.patches()[0][0]['value']
-        holder = lock.Holder.parse(value)
-        self.assertEqual(base.TOKEN, holder.token)
-        self.assertLess(abs(time.time() - holder.since), 5)
-        # Fischer: the confirming read waits the settle time after the
-        # last lock write was answered.
-        self.assertGreaterEqual(self.times['read'] - self.times['patch'],
-                                base.SETTLE)
-
-    def test_late_answer_not_trusted(self):
-        self.mock_patch(self.body, {'json': self.timed(
-            'patch', base.locked(self.body), delay=2 * base.SETTLE)},
-            self.body)
-        self.mock_listing([base.locked(self.body)])
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.iid], {}, set()),
-                         (held, contended, errors, written))
-        # The late value is this run's: it is removed again.
-        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid),
-                          base.remove_lock(self.iid)], self.sent())
-
-    def test_overwritten_by_another_run(self):
-        self.mock_patch(self.body, base.locked(self.body))
-        self.mock_listing([base.locked(self.body, token=OTHER)])
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.iid], {}, set()),
-                         (held, contended, errors, written))
-        # Never remove another run's lock.
-        self.assertEqual([base.add_lock(self.iid), base.listing_of(self.iid)],
-                         self.sent())
-
-    def test_failed_write(self):
-        self.mock_patch(self.body, base.glance_error(403, 'Forbidden'))
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [], set()), (held, contended, written))
-        self.assertEqual([self.iid], list(errors))
-        self.assertIsInstance(errors[self.iid], sdk_exc.ForbiddenException)
-        self.assertEqual([base.add_lock(self.iid)], self.sent())
-
-    def test_write_without_a_clear_answer_may_have_been_saved(self):
-        # A 5xx or a dropped connection: the caller must release it later
-        # (if the value is this run's).
-        self.mock_patch(self.body, base.glance_error(503, 'busy'))
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.iid], {}, {self.iid}),
-                         (held, contended, errors, written))
-
-    def test_failed_confirming_read(self):
-        self.mock_patch(self.body, base.locked(self.body))
-        self.mock_listing(base.glance_error(500, 'db down'))
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.iid], {}, {self.iid}),
-                         (held, contended, errors, written))
-
-    def test_image_gone_before_the_confirming_read(self):
-        self.mock_patch(self.body, base.locked(self.body))
-        self.mock_listing([])
-        self.mock_listing([], hidden=True)
-        held, contended, errors, written = self.take()
-        self.assertEqual(({}, [self.iid], {}, set()),
-                         (held, contended, errors, written))
-
-    def test_two_images_one_listing(self):
-        other = base.image_body('other')
-        self.mock_patch(self.body, base.locked(self.body))
-        self.mock_patch(other, base.locked(other))
-        self.mock_listing([base.locked(self.body),
-                           base.locked(other, token=OTHER)])
-        held, contended, errors, written = self.take(self.body, other)
-        self.assertEqual(([self.iid], [other['id']], {}, {self.iid}),
-                         (list(held), contended, errors, written))
-        self.assertEqual([base.listing_of(self.iid, other['id'])],
-                         [s for s in self.sent() if s.startswith('GET')])
-
-    def test_nothing_to_take_sends_nothing(self):
-        written = set()
-        self.assertEqual(({}, [], {}), lock.take(
-            self.proxy, self.lock, [], self.clock.monotonic(), self.pool,
-            written))
-        self.assertEqual(set(), written)
-        self.assertEqual([], self.sent())
+    def test_error_returned_not_raised(self):
+        self.mock_patch(self.body, base.glance_error(403, 'not allowed'))
+        self.assertIn('not allowed',
+                      lock.mark(self.proxy, self.lock, self.body['id']))
+        self.mock_patch(self.body, ks_exc.ConnectFailure)
+        self.assertIsNotNone(lock.mark(self.proxy, self.lock,
+                                       self.body['id']))
 
 
 class TestRelease(base.TestCase):

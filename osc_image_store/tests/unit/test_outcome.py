@@ -19,7 +19,7 @@ from osc_image_store.engine import results
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
 
-HINT = ' Lock kept.'
+HINT = ' Hold kept.'
 
 
 class OutcomeCase(base.TestCase):
@@ -122,43 +122,6 @@ class TestExplain(OutcomeCase):
         self.assertFalse(outcome.is_clear(None))
 
 
-class TestExplainLockError(OutcomeCase):
-
-    def lock_error(self, answer):
-        self.mock_patch(self.body, answer)
-        try:
-            self.proxy.add_image_property(self.iid, 'osc_image_store_lock',
-                                          'x')
-        except (sdk_exc.SDKException, ks_exc.ClientException) as exc:
-            return outcome.explain_lock_error(exc, self.iid)
-        self.fail('no error')
-
-    def test_policy(self):
-        self.assertEqual(
-            'Image %s could not be locked against other runs (PATCH '
-            '/v2/images/%s: HTTP 403: You are not authorized to complete '
-            'modify_image action.); nothing was removed. Before removing a '
-            'copy, this command sets the image property '
-            'osc_image_store_lock, which needs the right to update the image '
-            '(policy modify_image); removing a copy needs policy '
-            'delete_image_location too (admin-only by default).'
-            % (self.iid, self.iid),
-            self.lock_error(base.glance_error(
-                403, 'You are not authorized to complete modify_image '
-                'action.', html=True)))
-
-    def test_server_error(self):
-        self.assertEqual(
-            'Image %s could not be locked against other runs (PATCH '
-            '/v2/images/%s: HTTP 500: db down); nothing was removed.'
-            % (self.iid, self.iid),
-            self.lock_error(base.glance_error(500, 'db down')))
-
-    def test_no_answer(self):
-        self.assertIn('(PATCH /v2/images/%s: HTTP -: ' % self.iid,
-                      self.lock_error(ks_exc.ConnectFailure))
-
-
 class TestClassify(OutcomeCase):
 
     def classify(self, error, after, **kwargs):
@@ -182,6 +145,11 @@ class TestClassify(OutcomeCase):
         self.assertEqual((results.UNVERIFIED, ('cheap', 'fast'), False),
                          (verdict.result, verdict.remaining, verdict.again))
         self.assertIn('but the image still lists that store', verdict.reason)
+        # A ghost may be all that keeps another run from removing the last
+        # real copy: the image gets a hold.
+        self.assertTrue(verdict.keep_lock)
+        self.assertTrue(verdict.reason.endswith('only copy listed besides '
+                                                'the real ones.' + HINT))
 
     def test_204_one_of_two_locations_left(self):
         self.body['locations'] = base.locations(
@@ -239,6 +207,7 @@ class TestClassify(OutcomeCase):
                           verdict.keep_lock))
         self.assertIn('the removal may or may not have happened',
                       verdict.reason)
+        self.assertTrue(verdict.reason.endswith('in a few minutes.' + HINT))
 
     def test_refusal_still_listed(self):
         verdict = self.classify(self.error(409, 'in use'),

@@ -11,7 +11,12 @@
 # under the License.
 """The engine with ``copy_to``: sole copies are copied, then removed."""
 
+import time
+
+import fixtures
+
 from osc_image_store.engine import results
+from osc_image_store.engine import runlock
 from osc_image_store.sdk import exceptions
 from osc_image_store.tests.unit import base
 
@@ -23,30 +28,93 @@ class TestCopyTo(base.TestCase):
     def setUp(self):
         super().setUp()
         self.mock_stores()
+        self.mock_register()
         self.solo = base.image_body('solo', stores=('cheap',))
         self.iid = self.solo['id']
 
-    def test_moved(self):
+    def mock_move(self, *polls):
+        """A copy into ``fast`` that Glance finishes.
+
+        The image reads answer ``polls``, then the image copied.
+        """
         copied = base.with_stores(self.solo, 'cheap', 'fast')
-        held = base.locked(copied)
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [{'json': base.listing(b)} for b in (
-                self.solo, copied, held, base.with_stores(held, 'fast'))])
-        self.mock_image(self.solo, copied)
+                self.solo, copied, base.with_stores(copied, 'fast'))])
+        self.mock_image(self.solo, *polls + (copied,))
         self.http.post('%s/images/%s/import' % (base.V2, self.iid),
                        status_code=202, json={})
-        self.mock_patch(copied, held, copied)
         self.mock_store_delete('cheap', self.iid)
         self.mock_file(self.iid)
+
+    def copy_requests(self):
+        """The copy's requests: read, import, read (copied), proof."""
+        return [base.get_image(self.iid),
+                'POST /v2/images/%s/import' % self.iid,
+                base.get_image(self.iid), base.read_byte(self.iid)]
+
+    def test_moved(self):
+        self.mock_move()
         rows = self.run_engine([self.iid], copy_to='fast')
         self.assertEqual(
             [Removal(self.iid, 'solo', 'cheap', 'moved', ('fast',), None,
                      'fast')], rows)
+        # One lock for the run, copy included; the removal pass reads the
+        # image again (pre-read) before its DELETE; no PATCH.
         self.assertEqual(
-            [base.STORES, base.listing_of(self.iid), base.get_image(self.iid),
-             'POST /v2/images/%s/import' % self.iid, base.get_image(self.iid),
-             base.read_byte(self.iid)] + base.removal(self.iid), self.sent())
+            [base.STORES] + base.LOCK + [base.listing_of(self.iid)]
+            + self.copy_requests() + [
+                base.listing_of(self.iid), base.store_delete(self.iid),
+                base.listing_of(self.iid), base.read_byte(self.iid)]
+            + base.UNLOCK, self.sent())
+        self.assertEqual([], self.patches())
+        self.assertEqual(runlock.State().dump(), self.register)
+
+    def test_lock_renewed_during_a_long_copy(self):
+        # The copy takes longer than the beat (60 s on the test clock):
+        # while it is waited for, the run writes its beat again (read,
+        # write, confirming read); the removal then needs no renewal.
+        self.mock_move(base.with_stores(
+            self.solo, 'cheap', os_glance_importing_to_stores='fast'))
+        sent = self.sent
+
+        class CopyTime:
+            """The copy's clock: its poll lasts past the beat.
+
+            It ends once the run has written its beat again (within 5 s).
+            """
+
+            monotonic = staticmethod(time.monotonic)
+
+            @staticmethod
+            def sleep(seconds, clock=self.clock):
+                clock.sleep(runlock.BEAT + 30)
+                for _wait in range(500):
+                    # The 4th read of the register: the renewal's
+                    # confirming read.
+                    if sent().count(base.LOCK[0]) >= 4:
+                        return
+                    time.sleep(0.01)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'osc_image_store.engine.copy.time', CopyTime))
+        rows = self.run_engine([self.iid], copy_to='fast')
+        self.assertEqual(['moved'], [r.result for r in rows])
+        self.assertEqual(
+            [base.STORES] + base.LOCK + [
+                base.listing_of(self.iid), base.get_image(self.iid),
+                'POST /v2/images/%s/import' % self.iid,
+                base.get_image(self.iid)]  # still copying
+            + base.LOCK  # the beat written again
+            + [base.get_image(self.iid), base.read_byte(self.iid)] + [
+                base.listing_of(self.iid), base.store_delete(self.iid),
+                base.listing_of(self.iid), base.read_byte(self.iid)]
+            + base.UNLOCK, self.sent())
+        beats = [runlock.State.parse(r.json()['description'])
+                 for r in self.requests() if r.method == 'PUT']
+        self.assertEqual([('cheap', [base.RUN_TOKEN])] * 2 + [(None, [])],
+                         [(s.store, list(s.runs)) for s in beats])
 
     def test_dry_run_would_move(self):
         other = base.image_body('other')
@@ -61,6 +129,7 @@ class TestCopyTo(base.TestCase):
                      'copy in cheap.', 'fast', 300),
              Removal(other['id'], 'other', 'cheap', 'would-remove',
                      ('archive', 'fast'), None, None, 300)], rows)
+        # A dry run takes no lock.
         self.assertEqual(
             [base.STORES, base.listing_of(self.iid, other['id'])],
             self.sent())
@@ -79,6 +148,8 @@ class TestCopyTo(base.TestCase):
                       % self.iid, row.reason)
         self.assertEqual([], self.deletes())
         self.assertEqual([], self.patches())
+        self.assertEqual(base.UNLOCK, self.sent()[-2:])
+        self.assertEqual(runlock.State().dump(), self.register)
 
     def test_copy_target_checked_before_any_image(self):
         for target in ('cheap', 'archive', 'nope'):

@@ -9,19 +9,25 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""The engine and other runs' locks: wait, take over, never trust a late
-or overwritten lock, never DELETE without a confirmed one."""
+"""The engine and other runs: the lock between runs taken before any
+change and kept, never a DELETE without it; holds on images."""
 
 import time
 
-from osc_image_store.engine import results
+from keystoneauth1 import exceptions as ks_exc
+
+from osc_image_store.engine import runlock
 from osc_image_store.tests.unit import base
 
-Removal = results.Removal
 OTHER = 'b' * 32
+NS = '/v2/metadefs/namespaces/' + runlock.NAMESPACE
 
 
-class TestOtherRuns(base.EngineCase):
+def other_run(store='fast', age=0.0):
+    return runlock.State(store, {'other': ['web2', 9, time.time() - age]})
+
+
+class TestRunLockInTheEngine(base.EngineCase):
 
     def listings(self, *answers):
         self.http.get(
@@ -29,155 +35,207 @@ class TestOtherRuns(base.EngineCase):
             [a if 'status_code' in a else {'json': base.listing(a)}
              for a in answers])
 
-    def glance_after_the_lock(self):
-        self.mock_store_delete('cheap', self.iid)
-        self.mock_file(self.iid)
-
-    def others(self, since=None):
-        return base.locked(self.body, token=OTHER, since=since)
-
-    def test_waits_for_a_live_lock(self):
-        self.listings(self.others(), self.body, self.held,
-                      base.with_stores(self.held, 'fast'))
-        self.mock_patch(self.body, self.held, self.body)
-        self.glance_after_the_lock()
+    def test_taken_before_the_first_read_and_released_at_the_end(self):
+        self.mock_chunk(self.body)
         rows = self.run_engine([self.iid])
-        self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
-                                  ('fast',), None)], rows)
-        self.assertEqual(
-            [base.STORES, base.listing_of(self.iid)]
-            + base.removal(self.iid), self.sent())
+        self.assertEqual('removed', rows[0].result)
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        self.assertEqual(runlock.State(), runlock.State.parse(self.register))
 
-    def test_busy_until_lock_wait_runs_out(self):
-        since = time.time() - 60
-        self.listings(self.others(since=since))
-        rows = self.run_engine([self.iid], lock_wait=0)
-        self.assertEqual(
-            [Removal(self.iid, 'cirros', 'cheap', 'failed',
-                     ('archive', 'cheap', 'fast'),
-                     'Image %s is locked by another run of this tool '
-                     '(host:42 since %s UTC); nothing was removed. Run this '
-                     'command again later: a lock is taken over 15 minutes '
-                     'after it was taken. If no run is active and the lock '
-                     'was kept after an unknown or unverified outcome that '
-                     'you have checked, remove it with "openstack image '
-                     'unset --property osc_image_store_lock %s".'
-                     % (self.iid, time.strftime('%Y-%m-%d %H:%M:%S',
-                                                time.gmtime(int(since))),
-                        self.iid))],
-            rows)
+    def test_dry_run_takes_no_lock(self):
+        self.mock_register(other_run())
+        self.listings(self.body)
+        rows = self.run_engine([self.iid], dry_run=True)
+        self.assertEqual('would-remove', rows[0].result)
         self.assertEqual([base.STORES, base.listing_of(self.iid)],
                          self.sent())
 
-    def test_busy_image_does_not_hold_up_the_others(self):
-        free = base.image_body('free')
-        both = self.iid + ',' + free['id']
-        free_held = base.locked(free)
-        self.http.get(
-            base.V2 + '/images?os_hidden=false&id=in:' + both,
-            json=base.listing(self.others(), free))
-        self.http.get(
-            base.V2 + '/images?os_hidden=false&id=in:' + free['id'],
-            [{'json': base.listing(b)} for b in (
-                free_held, base.with_stores(free_held, 'fast'))])
-        self.mock_patch(free, free_held, free)
-        self.mock_store_delete('cheap', free['id'])
-        self.mock_file(free['id'])
-        rows = self.run_engine([self.iid, free['id']], lock_wait=0)
-        self.assertEqual([(self.iid, 'failed'), (free['id'], 'removed')],
-                         [(r.image_id, r.result) for r in rows])
-        self.assertEqual([base.store_delete(free['id'])],
-                         [s for s in self.sent() if s.startswith('DELETE')])
-        self.assertNotIn(base.add_lock(self.iid), self.sent())
+    def test_run_of_another_store_keeps_it_out(self):
+        self.mock_register(other_run())
+        engine = self.remover(lock_wait=0)
+        error = self.assertRaises(runlock.LockError, list,
+                                  engine.run([self.iid]))
+        self.assertIn('store fast: web2:9', str(error))
+        self.assertEqual([base.STORES, 'GET ' + NS], self.sent())
+        self.assertEqual({'other'},
+                         set(runlock.State.parse(self.register).runs))
 
-    def test_stale_lock_taken_over(self):
-        self.listings(self.others(since=time.time() - 3600), self.held,
-                      base.with_stores(self.held, 'fast'))
-        self.mock_patch(self.body, self.held, self.body)
-        self.glance_after_the_lock()
+    def test_stopped_while_waiting_starts_nothing(self):
+        self.mock_register(other_run())
+        engine = self.remover()
+        engine.stop.set()
+        self.assertEqual([], list(engine.run([self.iid])))
+        self.assertTrue(engine.not_started)
+        self.assertEqual([base.STORES, 'GET ' + NS], self.sent())
+
+    def test_run_of_the_same_store_shares_it(self):
+        self.mock_register(other_run('cheap'))
+        self.mock_chunk(self.body)
         rows = self.run_engine([self.iid], lock_wait=0)
         self.assertEqual('removed', rows[0].result)
-        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        # Only this run left the register.
+        self.assertEqual({'other'},
+                         set(runlock.State.parse(self.register).runs))
 
-    def test_late_lock_answer_not_trusted(self):
-        def slow(request, context):
-            self.clock.sleep(2 * base.SETTLE)
-            return self.held
+    def test_waits_then_runs(self):
+        self.mock_register(other_run())
+        reads = []
 
-        self.listings(self.body, self.held)
-        self.mock_patch(self.body, {'json': slow}, self.body)
-        rows = self.run_engine([self.iid], lock_wait=0)
+        def get(request, context):
+            reads.append(request)
+            if len(reads) == 3:  # the other run has ended
+                self.register = runlock.State().dump()
+            return {'description': self.register}
+
+        self.http.get(base.REGISTER, json=get)
+        self.mock_chunk(self.body)
+        waits = []
+        engine = self.remover()
+        engine.on_wait = waits.append
+        rows = list(engine.run([self.iid]))
+        self.assertEqual('removed', rows[0].result)
+        self.assertEqual(1, len(waits))
+        self.assertEqual([base.STORES, 'GET ' + NS, 'GET ' + NS]
+                         + base.removal(self.iid), self.sent())
+
+    def test_lock_lost_before_a_chunk_removes_nothing_more(self):
+        # Chunk 1 is removed; before chunk 2 the register names another
+        # run: chunk 2 fails, and no DELETE is sent for it.
+        second = base.image_body('second')
+        self.mock_chunk(self.body)
+        self.listings_of_second = self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + second['id'],
+            json=base.listing(second))
+        deletes = []
+
+        def delete(request, context):
+            deletes.append(request)
+            self.clock.sleep(base.SETTLE + 0.5)  # later reads go out again
+            self.register = other_run().dump()
+            context.status_code = 204
+            return ''
+
+        self.http.delete(base.V2 + '/stores/cheap/' + self.iid, text=delete)
+        rows = self.run_engine([self.iid, second['id']], chunk_size=1)
+        self.assertEqual(['removed', 'failed'], [r.result for r in rows])
+        self.assertIn('Another run took the lock between runs (web2:9',
+                      rows[1].reason)
+        self.assertIn('nothing more is removed', rows[1].reason)
+        self.assertEqual([base.store_delete(self.iid)],
+                         [s for s in self.sent() if s.startswith('DELETE')])
+        # The other run's entry is left alone: no write after the loss.
+        self.assertEqual({'other'},
+                         set(runlock.State.parse(self.register).runs))
+
+    def test_beat_written_during_a_long_chunk(self):
+        bodies = [base.image_body('i%d' % n) for n in range(3)]
+        self.mock_chunk(*bodies)
+        for body in bodies:
+            def delete(request, context):
+                self.clock.sleep(runlock.BEAT / 2)
+                context.status_code = 204
+                return ''
+            self.http.delete(base.V2 + '/stores/cheap/' + body['id'],
+                             text=delete)
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + ','.join(
+            b['id'] for b in bodies[1:]), json=base.listing(*bodies[1:]))
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + bodies[2]['id'], json=base.listing(bodies[2]))
+        rows = self.run_engine([b['id'] for b in bodies], parallel=1)
+        self.assertEqual(['removed'] * 3, [r.result for r in rows])
+        # 3 DELETEs of 30 s: the beat is written once more (its own
+        # Fischer round) before the third.
+        puts = [i for i, s in enumerate(self.sent()) if s == 'PUT ' + NS]
+        self.assertEqual(3, len(puts))
+        third = self.sent().index(base.store_delete(bodies[2]['id']))
+        self.assertLess(puts[1], third)
+        self.assertGreater(puts[1], self.sent().index(
+            base.store_delete(bodies[1]['id'])))
+
+    def test_lease_ran_out_no_more_deletes(self):
+        bodies = [base.image_body('i%d' % n) for n in range(2)]
+        self.mock_chunk(*bodies)
+
+        def delete(request, context):
+            self.clock.sleep(runlock.LEASE + 1)
+            self.http.get(base.REGISTER, exc=ks_exc.ConnectFailure)
+            context.status_code = 204
+            return ''
+
+        self.http.delete(base.V2 + '/stores/cheap/' + bodies[0]['id'],
+                         text=delete)
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + bodies[0]['id'], json=base.listing(
+                          base.with_stores(bodies[0], 'fast')))
+        rows = self.run_engine([b['id'] for b in bodies], parallel=1)
+        self.assertEqual(['removed', 'failed'], [r.result for r in rows])
+        self.assertIn('could not be kept', rows[1].reason)
+        self.assertEqual([base.store_delete(bodies[0]['id'])],
+                         [s for s in self.sent() if s.startswith('DELETE')])
+
+
+class TestHolds(base.EngineCase):
+
+    def listings(self, *answers):
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [a if 'status_code' in a else {'json': base.listing(a)}
+             for a in answers])
+
+    def test_live_hold_of_another_run_refused_at_once(self):
+        since = time.time() - 60
+        self.listings(base.locked(self.body, OTHER, since))
+        rows = self.run_engine([self.iid])
+        self.assertEqual(('failed', ('archive', 'cheap', 'fast')),
+                         (rows[0].result, rows[0].remaining_stores))
         self.assertEqual(
-            [Removal(self.iid, 'cirros', 'cheap', 'failed', None,
-                     'Image %s could not be locked against other runs in '
-                     'time; nothing was removed.' % self.iid)], rows)
-        # The late value was this run's: removed again; no DELETE.
+            'Image %s carries a hold (property osc_image_store_lock, host:42 '
+            'since %s UTC): a removal of a copy of it by this command had an '
+            'unknown or unverified outcome; nothing was removed. Check where '
+            'it lives with "openstack image store list --image %s"; the hold '
+            'lapses 15 minutes after it was written, or remove it with '
+            '"openstack image unset --property osc_image_store_lock %s".'
+            % (self.iid, time.strftime('%Y-%m-%d %H:%M:%S',
+                                       time.gmtime(int(since))),
+               self.iid, self.iid), rows[0].reason)
+        self.assertEqual([], self.deletes())
+        self.assertEqual([], self.patches())
         self.assertEqual(
-            [base.STORES, base.listing_of(self.iid), base.add_lock(self.iid),
-             base.listing_of(self.iid), base.remove_lock(self.iid)],
-            self.sent())
+            [base.STORES] + base.LOCK + [base.listing_of(self.iid)]
+            + base.UNLOCK, self.sent())
 
-    def test_lock_overwritten_by_another_run(self):
-        self.listings(self.body, self.others())
-        self.mock_patch(self.body, self.held)
-        rows = self.run_engine([self.iid], lock_wait=0)
-        self.assertEqual('failed', rows[0].result)
-        self.assertEqual('Image %s could not be locked against other runs '
-                         'in time; nothing was removed.' % self.iid,
-                         rows[0].reason)
-        # No DELETE, and the other run's lock is left alone.
-        self.assertEqual(
-            [base.STORES, base.listing_of(self.iid), base.add_lock(self.iid),
-             base.listing_of(self.iid)], self.sent())
-
-    def test_overwritten_then_free_again(self):
-        self.listings(self.body, self.others(), self.body, self.held,
-                      base.with_stores(self.held, 'fast'))
-        self.mock_patch(self.body, self.held, self.held, self.body)
-        self.glance_after_the_lock()
+    def test_stale_hold_removed_after_the_removal(self):
+        stale = base.locked(self.body, OTHER, time.time() - 3600)
+        self.listings(stale, base.with_stores(stale, 'fast'))
+        self.mock_store_delete('cheap', self.iid)
+        self.mock_file(self.iid)
+        self.mock_patch(self.body)
         rows = self.run_engine([self.iid])
         self.assertEqual('removed', rows[0].result)
         self.assertEqual(
-            [base.STORES, base.listing_of(self.iid), base.add_lock(self.iid),
-             base.listing_of(self.iid)] + base.removal(self.iid),
-            self.sent())
+            [base.STORES] + base.LOCK + [
+                base.listing_of(self.iid), base.store_delete(self.iid),
+                base.listing_of(self.iid), base.read_byte(self.iid),
+                base.remove_lock(self.iid)] + base.UNLOCK, self.sent())
 
-    def test_lock_write_refused(self):
-        self.listings(self.body)
-        self.mock_patch(self.body, base.glance_error(403, 'Forbidden'))
-        row = self.run_engine([self.iid])[0]
-        self.assertEqual(('failed', None), (row.result,
-                                            row.remaining_stores))
-        self.assertTrue(row.reason.startswith(
-            'Image %s could not be locked against other runs (PATCH '
-            '/v2/images/%s: HTTP 403: Forbidden); nothing was removed.'
-            % (self.iid, self.iid)), row.reason)
-        self.assertEqual([], self.deletes())
-
-    def test_confirming_read_fails(self):
-        # The lock written stays unconfirmed: at the end of the chunk it is
-        # read once more and, being this run's, removed.
-        self.listings(self.body, base.glance_error(500, 'db down'),
-                      self.held)
-        self.mock_patch(self.body, self.held, self.body)
-        row = self.run_engine([self.iid], lock_wait=0)[0]
-        self.assertEqual('failed', row.result)
-        self.assertEqual([], self.deletes())
-        self.assertEqual(
-            [base.STORES, base.listing_of(self.iid), base.add_lock(self.iid),
-             base.listing_of(self.iid), base.listing_of(self.iid),
-             base.remove_lock(self.iid)], self.sent())
-
-    def test_lock_lost_before_the_delete_is_not_removed(self):
-        # The confirming read is more than fresh_for old: the image is read
-        # again, now with another run's lock. No DELETE, and that run's
-        # lock stays.
-        self.listings(self.body, self.held)
-        self.mock_patch(self.body, self.held, self.body)
-        self.mock_image(self.others())
-        row = self.run_engine([self.iid], fresh_for=-1)[0]
-        self.assertEqual('failed', row.result)
-        self.assertIn('Another run took the lock', row.reason)
-        self.assertEqual([], self.deletes())
+    def test_unknown_outcome_gets_a_hold(self):
+        self.listings(self.body, self.body)
+        self.mock_store_delete('cheap', self.iid, ks_exc.ConnectTimeout)
+        self.mock_patch(self.body)
+        rows = self.run_engine([self.iid])
+        self.assertEqual('unknown', rows[0].result)
+        self.assertIn('A hold (property osc_image_store_lock) stays on it '
+                      'for 15 minutes', rows[0].reason)
         self.assertEqual([base.add_lock(self.iid)],
                          [s for s in self.sent() if s.startswith('PATCH')])
+        [[op]] = self.patches()
+        self.assertTrue(op['value'].startswith(base.TOKEN + ' '))
+
+    def test_hold_that_cannot_be_written_is_said(self):
+        self.listings(self.body, self.body)
+        self.mock_store_delete('cheap', self.iid, ks_exc.ConnectTimeout)
+        self.mock_patch(self.body, base.glance_error(403, 'no'))
+        row = self.run_engine([self.iid])[0]
+        self.assertEqual('unknown', row.result)
+        self.assertIn('The hold could not be written', row.reason)
+        self.assertIn('check it before any other removal', row.reason)

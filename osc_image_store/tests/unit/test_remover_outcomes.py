@@ -10,7 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The engine's results after a DELETE: from the read-back and the proof,
-never from the DELETE's answer alone; and when the lock stays."""
+never from the DELETE's answer alone; and when an image gets a hold."""
+
+import os
+import time
 
 from keystoneauth1 import exceptions as ks_exc
 
@@ -18,6 +21,12 @@ from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
 
 Removal = results.Removal
+
+#: The end of the reason of a row whose image got a hold (% image ID).
+HOLD = (' A hold (property osc_image_store_lock) stays on it for 15 minutes '
+        'so that no run of this command removes another copy meanwhile; '
+        'once the image shows what happened, "openstack image unset '
+        '--property osc_image_store_lock %s" removes it sooner.')
 
 
 class TestAfterTheDelete(base.EngineCase):
@@ -32,12 +41,10 @@ class TestAfterTheDelete(base.EngineCase):
             back = after
         else:
             back = {'json': base.listing(
-                base.with_stores(self.held, *after, **fields))}
+                base.with_stores(self.body, *after, **fields))}
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
-            [{'json': base.listing(self.body)},
-             {'json': base.listing(self.held)}, back])
-        self.mock_patch(self.body, self.held, self.body)
+            [{'json': base.listing(self.body)}, back])
         self.mock_store_delete('cheap', self.iid, delete)
         if proof is not None:
             self.mock_file(self.iid, proof, b'x' if proof == 206 else b'')
@@ -51,8 +58,25 @@ class TestAfterTheDelete(base.EngineCase):
         self.http.get(base.V2 + '/images/' + self.iid,
                       **base.glance_error(500, 'db down'))
 
-    def unlocked(self):
-        return base.remove_lock(self.iid) in self.sent()
+    def assert_no_hold(self):
+        """No PATCH at all: no hold written, none removed."""
+        self.assertEqual([], self.patches())
+
+    def assert_held(self):
+        """One PATCH: this run's hold, written after the read-back."""
+        patches = self.patches()
+        self.assertEqual(1, len(patches), patches)
+        [operation] = patches[0]
+        self.assertEqual(('add', '/osc_image_store_lock'),
+                         (operation['op'], operation['path']))
+        token, _host, pid, since = operation['value'].split()
+        self.assertEqual(base.TOKEN, token)
+        self.assertEqual(os.getpid(), int(pid))
+        self.assertLess(abs(time.time() - int(since)), 60)
+        sent = self.sent()
+        self.assertLess(sent.index(base.store_delete(self.iid)),
+                        sent.index(base.add_lock(self.iid)))
+        self.assertEqual(base.UNLOCK, sent[-2:])
 
     # -- success -----------------------------------------------------------
 
@@ -60,7 +84,8 @@ class TestAfterTheDelete(base.EngineCase):
         self.glance()
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('archive', 'fast'), None), self.row())
-        self.assertTrue(self.unlocked())
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        self.assert_no_hold()
 
     def test_unlinked_from_a_read_only_store(self):
         self.mock_store_delete('archive', self.iid)
@@ -70,8 +95,9 @@ class TestAfterTheDelete(base.EngineCase):
                     ('cheap', 'fast'), 'Store archive is read-only: Glance '
                     'dropped the location, but the data there was not '
                     'deleted.'), self.row(store='archive'))
-        self.assertEqual([base.store_delete(self.iid, 'archive')],
-                         [s for s in self.sent() if s.startswith('DELETE')])
+        self.assertEqual([base.STORES] + base.removal(self.iid, 'archive'),
+                         self.sent())
+        self.assert_no_hold()
 
     def test_removed_after_a_503_when_the_store_is_gone(self):
         self.glance(delete=base.glance_error(503, 'busy'))
@@ -83,11 +109,11 @@ class TestAfterTheDelete(base.EngineCase):
             '503: busy); the image no longer lists store cheap, so the '
             'removal happened.' % self.iid, row.reason)
         self.assertEqual(1, len(self.deletes()))
-        self.assertTrue(self.unlocked())
+        # The read-back shows what happened: no hold.
+        self.assert_no_hold()
 
     def test_empty_image_proven_without_a_ranged_read(self):
         self.body['size'] = 0
-        self.held['size'] = 0
         self.glance(proof=None)
         self.assertEqual('removed', self.row().result)
         self.assertNotIn(base.read_byte(self.iid), self.sent())
@@ -99,73 +125,74 @@ class TestAfterTheDelete(base.EngineCase):
 
     def test_read_back_by_image_when_the_listing_fails(self):
         self.glance(after=base.glance_error(500, 'db down'))
-        self.mock_image(base.with_stores(self.held, 'fast'))
+        self.mock_image(base.with_stores(self.body, 'fast'))
         row = self.row()
         self.assertEqual(('removed', ('fast',)),
                          (row.result, row.remaining_stores))
         self.assertEqual(
-            [base.listing_of(self.iid), base.get_image(self.iid),
-             base.read_byte(self.iid), base.remove_lock(self.iid)],
-            self.sent()[5:])
+            [base.STORES] + base.LOCK
+            + [base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.get_image(self.iid),
+               base.read_byte(self.iid)] + base.UNLOCK, self.sent())
 
     def test_two_locations_in_the_store(self):
         places = base.locations(('cheap', 'file:///c/1'),
                                 ('cheap', 'file:///c/2'),
                                 ('fast', 'file:///f/1'))
         self.body['locations'] = places
-        self.held['locations'] = places
-        one_left = base.with_stores(self.held, 'fast', 'cheap',
+        one_left = base.with_stores(self.body, 'fast', 'cheap',
                                     locations=places[1:])
-        none_left = base.with_stores(self.held, 'fast',
+        none_left = base.with_stores(self.body, 'fast',
                                      locations=places[2:])
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [{'json': base.listing(a)} for a in (
-                self.body, self.held, one_left, none_left)])
-        self.mock_patch(self.body, self.held, self.body)
+                self.body, one_left, none_left)])
         self.mock_store_delete('cheap', self.iid)
         self.mock_file(self.iid)
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('fast',), None), self.row())
         self.assertEqual(
-            [base.store_delete(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
-             base.read_byte(self.iid), base.remove_lock(self.iid)],
-            self.sent()[4:])
+            [base.STORES] + base.LOCK
+            + [base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.read_byte(self.iid)]
+            + base.UNLOCK, self.sent())
 
     def test_store_listed_twice(self):
-        self.body['stores'] = self.held['stores'] = 'fast,cheap,cheap'
+        self.body['stores'] = 'fast,cheap,cheap'
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [{'json': base.listing(a)} for a in (
-                self.body, self.held,
-                base.with_stores(self.held, 'fast', 'cheap'),
-                base.with_stores(self.held, 'fast'))])
-        self.mock_patch(self.body, self.held, self.body)
+                self.body, base.with_stores(self.body, 'fast', 'cheap'),
+                base.with_stores(self.body, 'fast'))])
         self.mock_store_delete('cheap', self.iid)
         self.mock_file(self.iid)
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('fast',), None), self.row())
         self.assertEqual(2, len(self.deletes()))
+        self.assert_no_hold()
 
     def test_more_locations_than_rounds_is_unverified(self):
         # Five locations in the store, one removed per DELETE: after the
         # last round the store is still listed, so never "removed".
         def stores(count):
             return ','.join(['fast'] + ['cheap'] * count)
-        self.body['stores'] = self.held['stores'] = stores(5)
+        self.body['stores'] = stores(5)
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [{'json': base.listing(a)} for a in (
-                self.body, self.held,
-                *(dict(self.held, stores=stores(n)) for n in (4, 3, 2, 1)))])
-        self.mock_patch(self.body, self.held, self.body)
+                self.body,
+                *(dict(self.body, stores=stores(n)) for n in (4, 3, 2, 1)))])
         self.mock_store_delete('cheap', self.iid)
         row = self.row()
         self.assertEqual(('unverified', ('cheap', 'fast')),
                          (row.result, row.remaining_stores))
         self.assertIn('still lists store cheap after 4 removals', row.reason)
         self.assertEqual(4, len(self.deletes()))
+        # The pre-read, then one read-back per round.
+        self.assertEqual(5, self.sent().count(base.listing_of(self.iid)))
+        self.assert_no_hold()
 
     # -- failed ------------------------------------------------------------
 
@@ -178,7 +205,7 @@ class TestAfterTheDelete(base.EngineCase):
                       'data cannot be read now (GET /v2/images/%s/file '
                       'answered 204 (no data)): it may have lost its data'
                       % self.iid, row.reason)
-        self.assertTrue(self.unlocked())
+        self.assert_no_hold()
 
     def test_refused_by_glance(self):
         self.glance(delete=base.glance_error(
@@ -188,7 +215,9 @@ class TestAfterTheDelete(base.EngineCase):
         self.assertEqual(('failed', ('archive', 'cheap', 'fast')),
                          (row.result, row.remaining_stores))
         self.assertIn('because it is in use', row.reason)
-        self.assertTrue(self.unlocked())
+        # A 4xx is a refusal: nothing may still happen, no hold.
+        self.assert_no_hold()
+        self.assertNotIn(base.read_byte(self.iid), self.sent())
 
     # -- unverified --------------------------------------------------------
 
@@ -200,20 +229,27 @@ class TestAfterTheDelete(base.EngineCase):
                          (row.result, row.remaining_stores))
         self.assertIn('(HTTP 204), but the image could not be read back',
                       row.reason)
-        self.assertTrue(self.unlocked())
+        self.assert_no_hold()
         self.assertNotIn(base.read_byte(self.iid), self.sent())
 
     def test_204_and_the_store_still_listed(self):
+        self.mock_patch(self.body, self.held)
         self.glance(after=('fast', 'cheap', 'archive'), proof=None)
         row = self.row()
         self.assertEqual(('unverified', ('archive', 'cheap', 'fast')),
                          (row.result, row.remaining_stores))
         self.assertIn('but the image still lists that store', row.reason)
         self.assertIn('(a ghost)', row.reason)
+        self.assertTrue(row.reason.endswith(HOLD % self.iid), row.reason)
         self.assertEqual(1, len(self.deletes()))
         # A ghost listing may be all that keeps another run from removing
-        # the last real copy: the lock stays.
-        self.assertFalse(self.unlocked())
+        # the last real copy: the image gets a hold.
+        self.assert_held()
+        self.assertEqual(
+            [base.STORES] + base.LOCK
+            + [base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.add_lock(self.iid)]
+            + base.UNLOCK, self.sent())
 
     def test_import_started_meanwhile(self):
         self.glance(after=('fast',), proof=None,
@@ -221,6 +257,7 @@ class TestAfterTheDelete(base.EngineCase):
         row = self.row()
         self.assertEqual('unverified', row.result)
         self.assertIn('an import (task t-9) started meanwhile', row.reason)
+        self.assert_no_hold()
 
     def test_proof_read_fails(self):
         self.glance(proof=None)
@@ -231,23 +268,23 @@ class TestAfterTheDelete(base.EngineCase):
                          (row.result, row.remaining_stores))
         self.assertIn('The copy in store cheap was removed, but the one-byte '
                       'read of its data failed', row.reason)
-        self.assertTrue(self.unlocked())
+        self.assert_no_hold()
 
-    # -- unknown: the lock stays -------------------------------------------
+    # -- unknown: the image gets a hold ------------------------------------
 
-    def check_unknown(self, delete, after, remaining):
+    def check_unknown(self, delete, after, remaining, hold=None):
+        """An unknown outcome; ``hold``: the hold PATCH's answer."""
+        self.mock_patch(self.body, self.held if hold is None else hold)
         self.glance(delete=delete, after=after, proof=None)
         row = self.row()
         self.assertEqual(('unknown', remaining),
                          (row.result, row.remaining_stores))
-        self.assertTrue(row.reason.endswith(
-            'Its lock (property osc_image_store_lock) stays for 15 minutes '
-            'so that no other run removes another copy meanwhile; once the '
-            'image shows what happened, "openstack image unset --property '
-            'osc_image_store_lock %s" removes it sooner.' % self.iid),
-            row.reason)
-        self.assertFalse(self.unlocked())
+        self.assert_held()
         self.assertEqual(1, len(self.deletes()))
+        self.assertNotIn(base.read_byte(self.iid), self.sent())
+        if hold is None:
+            self.assertTrue(row.reason.endswith(HOLD % self.iid),
+                            row.reason)
         return row
 
     def test_timeout_and_still_listed(self):
@@ -260,6 +297,11 @@ class TestAfterTheDelete(base.EngineCase):
         self.image_read_fails()
         self.check_unknown(ks_exc.ConnectFailure,
                            base.glance_error(500, 'db down'), None)
+        self.assertEqual(
+            [base.STORES] + base.LOCK
+            + [base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.get_image(self.iid),
+               base.add_lock(self.iid)] + base.UNLOCK, self.sent())
 
     def test_503_and_still_listed(self):
         row = self.check_unknown(base.glance_error(503, 'busy'),
@@ -272,3 +314,27 @@ class TestAfterTheDelete(base.EngineCase):
         self.image_read_fails()
         self.check_unknown(base.glance_error(503, 'busy'),
                            base.glance_error(500, 'db down'), None)
+
+    def test_hold_not_written(self):
+        row = self.check_unknown(
+            base.glance_error(503, 'busy'), ('fast', 'cheap', 'archive'),
+            ('archive', 'cheap', 'fast'),
+            hold=base.glance_error(403, 'You are not authorized to '
+                                   'complete modify_image action.'))
+        # The hint, then why the hold is not there after all.
+        self.assertIn(HOLD % self.iid + ' The hold could not be written (',
+                      row.reason)
+        self.assertIn('modify_image', row.reason)
+        self.assertTrue(row.reason.endswith(
+            '): no run of this command is kept from removing another copy '
+            'of it, so check it before any other removal.'), row.reason)
+
+    def test_unknown_on_a_stale_hold_writes_a_new_one(self):
+        # Another run's hold, 16 minutes old: it does not block, and after
+        # an unknown outcome it is replaced by this run's (no PATCH remove).
+        self.body = base.locked(self.body, token='a' * 32,
+                                since=time.time() - 16 * 60)
+        self.check_unknown(base.glance_error(503, 'busy'),
+                           ('fast', 'cheap', 'archive'),
+                           ('archive', 'cheap', 'fast'))
+        self.assertNotIn(base.remove_lock(self.iid), self.sent())

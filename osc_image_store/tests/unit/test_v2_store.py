@@ -13,7 +13,9 @@
 
 import json
 import signal
+import time
 
+from osc_image_store.engine import runlock
 from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import command
@@ -26,7 +28,8 @@ class TestParser(command.DeleteCase):
             ('store', 'cheap'), ('images', ['a', 'b']),
             ('all_images', False), ('project', None), ('parallel', 4),
             ('dry_run', False), ('ignore_missing', False),
-            ('verify_data', True), ('allow_read_only_copies', False)])
+            ('verify_data', True), ('allow_read_only_copies', False),
+            ('lock_wait', 30)])
 
     def test_options(self):
         self.check_parser(self.cmd, [
@@ -49,7 +52,13 @@ class TestParser(command.DeleteCase):
                      ['--store', 'cheap', '--parallel', 'x', 'a'],
                      ['--store', 'cheap', '--all-images', '--project', ' '],
                      ['--store', 'cheap', '--verify-data',
-                      '--no-verify-data', 'a']):
+                      '--no-verify-data', 'a'],
+                     ['--store', 'cheap', '--lock-wait', '-1', 'a'],
+                     ['--store', 'cheap', '--lock-wait', '604801', 'a'],
+                     ['--store', 'cheap', '--lock-wait', '1.5', 'a'],
+                     ['--store', 'cheap', '--lock-wait', 'x', 'a'],
+                     ['--store', 'cheap', '--lock-wait', '', 'a'],
+                     ['--store', 'cheap', '--lock-wait']):
             self.assertEqual(2, self.run_cmd(*args), args)
         for value in hostile.STORES:
             self.assertEqual(2, self.run_cmd('--store', value, 'a'), value)
@@ -80,6 +89,17 @@ class TestParser(command.DeleteCase):
             self.assertIn('error: ' + message, self.stderr.getvalue())
         self.assertEqual([], self.sent())
 
+    def test_lock_wait(self):
+        for value, seconds in (('0', 0), ('5', 5), ('604800', 604800)):
+            self.check_parser(self.cmd, ['--store', 'cheap', '--lock-wait',
+                                         value, 'a'],
+                              [('lock_wait', seconds)])
+        self.assertEqual(2, self.run_cmd('--store', 'cheap', '--lock-wait',
+                                         '604801', 'a'))
+        self.assertIn("argument --lock-wait: must be a whole number from 0 "
+                      "to 604800, not '604801'", self.stderr.getvalue())
+        self.assertEqual([], self.sent())
+
     def test_parallel_message(self):
         self.run_cmd('--store', 'cheap', '--parallel', '11', 'a')
         self.assertIn("argument --parallel: must be a whole number from 1 "
@@ -102,10 +122,15 @@ class TestParser(command.DeleteCase):
 
 class TestOutput(command.DeleteCase):
 
+    def setUp(self):
+        super().setUp()
+        self.mock_register()
+
     def remove(self, *args):
         self.mock_chunk(self.body)
         code = self.run_cmd('--store', 'cheap', *args, self.iid)
         self.assertEqual(0, code)
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
         return self.stdout.getvalue()
 
     def test_value_of_an_empty_reason_is_an_empty_line(self):
@@ -143,25 +168,20 @@ class TestOutput(command.DeleteCase):
 
 class TestExitCodes(command.DeleteCase):
 
+    def setUp(self):
+        super().setUp()
+        self.mock_register()
+
     def test_failure_among_three(self):
         one, two = base.image_body('one'), base.image_body('two')
         solo = base.with_stores(self.body, 'cheap')
-        self.http.get(
-            base.V2 + '/images?os_hidden=false&id=in:%s,%s,%s'
-            % (one['id'], self.iid, two['id']),
-            [{'json': base.listing(*b)} for b in (
-                [one, solo, two], [base.locked(one), base.locked(two)],
-                [base.with_stores(base.locked(one), 'fast'),
-                 base.with_stores(base.locked(two), 'fast')])])
+        self.mock_listing([one, solo, two])
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:%s,%s'
             % (one['id'], two['id']),
-            [{'json': base.listing(*b)} for b in (
-                [base.locked(one), base.locked(two)],
-                [base.with_stores(base.locked(one), 'fast'),
-                 base.with_stores(base.locked(two), 'fast')])])
+            json=base.listing(base.with_stores(one, 'fast'),
+                              base.with_stores(two, 'fast')))
         for body in (one, two):
-            self.mock_patch(body, base.locked(body), body)
             self.mock_store_delete('cheap', body['id'])
             self.mock_file(body['id'])
         code = self.run_cmd('--store', 'cheap', '-f', 'json', one['id'],
@@ -176,7 +196,17 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual(['cheap'], rows[1]['Remaining Stores'])
         self.assertIn('ERROR Image %s: failed' % self.iid,
                       self.logs.output)
-        self.assertEqual(2, len(self.deletes()))
+        # The DELETEs, then the proofs, are sent in parallel (any order).
+        sent = self.sent()
+        self.assertEqual(
+            [base.STORES] + base.LOCK + [
+                base.listing_of(one['id'], self.iid, two['id']),
+                {base.store_delete(one['id']), base.store_delete(two['id'])},
+                base.listing_of(one['id'], two['id']),
+                {base.read_byte(one['id']), base.read_byte(two['id'])}]
+            + base.UNLOCK,
+            sent[:5] + [set(sent[5:7]), sent[7], set(sent[8:10])]
+            + sent[10:])
 
     def test_dry_run_failure(self):
         self.mock_listing([base.with_stores(self.body, 'cheap')])
@@ -184,6 +214,9 @@ class TestExitCodes(command.DeleteCase):
                                          self.iid))
         self.assertEqual('Dry run: 1 of 1 images could not be removed from '
                          'store cheap (1 failed)', self.error)
+        # A dry run takes no lock.
+        self.assertEqual([base.STORES, base.listing_of(self.iid)],
+                         self.sent())
 
     def test_dry_run_plan_on_stderr(self):
         self.mock_listing([self.body])
@@ -194,6 +227,8 @@ class TestExitCodes(command.DeleteCase):
         self.assertIn('WARNING Plan for store cheap: 1 image(s) to remove, 0 '
                       'blocked; 300 bytes to be freed from cheap.',
                       self.logs.output)
+        self.assertEqual([base.STORES, base.listing_of(self.iid)],
+                         self.sent())
 
     def test_absent_is_a_success(self):
         self.mock_listing([base.with_stores(self.body, 'fast')])
@@ -201,6 +236,9 @@ class TestExitCodes(command.DeleteCase):
             '--store', 'cheap', '--ignore-missing', '-f', 'value', '-c',
             'Result', self.iid))
         self.assertEqual('absent\n', self.stdout.getvalue())
+        self.assertEqual([base.STORES] + base.LOCK
+                         + [base.listing_of(self.iid)] + base.UNLOCK,
+                         self.sent())
 
     def test_unknown_store(self):
         self.assertEqual(1, self.run_cmd('--store', 'nope', 'a'))
@@ -215,18 +253,15 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual([base.STORES], self.sent())
 
     def test_second_ctrl_c_reports_in_flight_as_unknown(self):
-        held = base.locked(self.body)
-
         def read_back(request, context):
             signal.raise_signal(signal.SIGINT)
             signal.raise_signal(signal.SIGINT)
-            return base.listing(held)
+            return base.listing(self.body)
 
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
-            [{'json': base.listing(self.body)}, {'json': base.listing(held)},
-             {'json': read_back}])
-        self.mock_patch(self.body, held, self.body)
+            [{'json': base.listing(self.body)}, {'json': read_back}])
+        self.mock_patch(self.body, base.locked(self.body))
         self.mock_store_delete('cheap', self.iid)
         code = self.run_cmd('--store', 'cheap', '-f', 'json', self.iid)
         self.assertEqual(130, code)
@@ -236,26 +271,110 @@ class TestExitCodes(command.DeleteCase):
                           for r in rows])
         self.assertIn('Interrupted while the removal of image %s from store '
                       'cheap was in flight' % self.iid, rows[0]['Reason'])
-        # The DELETE may still be carried out: its lock stays.
-        self.assertNotIn(base.remove_lock(self.iid), self.sent())
+        # The DELETE may still be carried out: the image gets a hold, then
+        # the lock between runs is released.
+        self.assertTrue(rows[0]['Reason'].endswith(
+            ' A hold (property osc_image_store_lock) stays on it for 15 '
+            'minutes so that no run of this command removes another copy '
+            'meanwhile; once the image shows what happened, "openstack image '
+            'unset --property osc_image_store_lock %s" removes it sooner.'
+            % self.iid), rows[0]['Reason'])
+        self.assertEqual(
+            [base.STORES] + base.LOCK
+            + [base.listing_of(self.iid), base.store_delete(self.iid),
+               base.listing_of(self.iid), base.add_lock(self.iid)]
+            + base.UNLOCK, self.sent())
+        [[hold]] = self.patches()
+        self.assertEqual(base.TOKEN, hold['value'].split()[0])
+        self.assertEqual(runlock.State().dump(), self.register)
         self.assertIn('ERROR Interrupted: 1 image(s) reported above (1 '
                       'unknown); the others were not started.',
                       self.logs.output)
 
     def test_first_ctrl_c_starts_no_delete(self):
-        held = base.locked(self.body)
-
-        def confirm(request, context):
+        def pre_read(request, context):
             signal.raise_signal(signal.SIGINT)
-            return base.listing(held)
+            return base.listing(self.body)
 
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
-            [{'json': base.listing(self.body)}, {'json': confirm}])
-        self.mock_patch(self.body, held, self.body)
+            json=pre_read)
         self.assertEqual(130, self.run_cmd('--store', 'cheap', '-f', 'json',
                                            self.iid))
         self.assertEqual([], json.loads(self.stdout.getvalue()))
-        self.assertEqual([], self.deletes())
-        self.assertEqual(base.remove_lock(self.iid), self.sent()[-1])
+        self.assertEqual([base.STORES] + base.LOCK
+                         + [base.listing_of(self.iid)] + base.UNLOCK,
+                         self.sent())
+        self.assertEqual(runlock.State().dump(), self.register)
         self.assertIn('the others were not started', self.logs.output)
+
+
+class TestLockBetweenRuns(command.DeleteCase):
+    """The lock between runs, as the command shows it."""
+
+    def setUp(self):
+        super().setUp()
+        self.beat = int(time.time())
+        self.other = runlock.State('fast', {'other': ['h', 1, self.beat]})
+        self.mock_register(self.other)
+
+    def busy(self, wait):
+        return (
+            'Other runs of this command are removing image data from store '
+            'fast: h:1 (last seen %s UTC). A run that frees another store '
+            'waits for them (%d s at most, --lock-wait); nothing was '
+            'removed. Run this command again when they have ended; a run '
+            'that died is forgotten 5 minutes after it was last seen.'
+            % (time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(self.beat)),
+               wait))
+
+    def test_run_of_another_store_and_no_wait(self):
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--lock-wait',
+                                         '0', self.iid))
+        self.assertEqual(self.busy(0), self.error)
+        self.assertIn('WARNING Waiting up to 0 s for other runs of this '
+                      'command, which remove image data from store fast: '
+                      'h:1 (last seen ', self.logs.output)
+        # Nothing read, written or removed: the register is the other's.
+        self.assertEqual([base.STORES, base.LOCK[0]], self.sent())
+        self.assertEqual([], self.deletes())
+        self.assertEqual(self.other.dump(), self.register)
+
+    def test_lock_wait_is_waited(self):
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--lock-wait',
+                                         '5', self.iid))
+        self.assertEqual(self.busy(5), self.error)
+        # The register is read again while the wait lasts (on the test
+        # clock), never written; the waiting message is given once.
+        sent = self.sent()
+        self.assertEqual(base.STORES, sent[0])
+        self.assertGreater(len(sent), 3)
+        self.assertEqual({base.LOCK[0]}, set(sent[1:]))
+        self.assertEqual(1, self.logs.output.count('Waiting up to 5 s'))
+        self.assertGreaterEqual(self.clock.now, 1005.0)
+        self.assertEqual(self.other.dump(), self.register)
+
+    def test_same_store_shares_the_lock(self):
+        self.mock_register(runlock.State('cheap', {'other': ['h', 1,
+                                                             self.beat]}))
+        self.mock_chunk(self.body)
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--lock-wait',
+                                         '0', self.iid))
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        # This run took itself out again; the other run is still there.
+        self.assertEqual(runlock.State('cheap', {'other': ['h', 1,
+                                                           self.beat]}),
+                         runlock.State.parse(self.register))
+
+    def test_register_refused(self):
+        self.http.get(base.REGISTER, **base.glance_error(
+            403, 'You are not authorized to complete get_metadef_namespace '
+            'action.'))
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid))
+        self.assertTrue(self.error.startswith(
+            'The lock between runs could not be read (metadata definitions '
+            'namespace osc-image-store-removals, admin only by default: '),
+            self.error)
+        self.assertTrue(self.error.endswith('nothing was removed.'),
+                        self.error)
+        self.assertEqual([base.STORES, base.LOCK[0]], self.sent())

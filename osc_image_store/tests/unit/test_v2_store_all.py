@@ -13,6 +13,7 @@
 
 import json
 
+from osc_image_store.engine import runlock
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import command
 
@@ -21,6 +22,7 @@ class TestAllImages(command.DeleteCase):
 
     def setUp(self):
         super().setUp()
+        self.mock_register()
         self.shared = base.image_body('shared')
         self.solo = base.image_body('solo', stores=('cheap',))
         self.elsewhere = base.image_body('elsewhere', stores=('fast',))
@@ -48,17 +50,23 @@ class TestAllImages(command.DeleteCase):
         return [s for s in self.sent() if s.startswith('GET /v2/images?')
                 and 'id=in:' not in s and 'marker' not in s]
 
+    def register_requests(self):
+        return [s for s in self.sent() if '/metadefs/' in s]
+
     def test_selects_by_store_hidden_included_sole_copy_skipped(self):
         self.listings(left=[self.solo])
-        self.mock_chunk(self.shared, self.solo, self.hidden)
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s,%s'
+            % (self.shared['id'], self.solo['id'], self.hidden['id']),
+            json=base.listing(self.shared, self.solo, self.hidden))
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:%s,%s'
             % (self.shared['id'], self.hidden['id']),
-            [{'json': base.listing(base.locked(self.shared),
-                                   base.locked(self.hidden))},
-             {'json': base.listing(
-                 base.with_stores(base.locked(self.shared), 'fast'),
-                 base.with_stores(base.locked(self.hidden), 'fast'))}])
+            json=base.listing(base.with_stores(self.shared, 'fast'),
+                              base.with_stores(self.hidden, 'fast')))
+        for body in (self.shared, self.hidden):
+            self.mock_store_delete('cheap', body['id'])
+            self.mock_file(body['id'])
         self.assertEqual(0, self.run_cmd(
             '--store', 'cheap', '--all-images', '-f', 'value', '-c', 'Name',
             '-c', 'Result'))
@@ -68,6 +76,21 @@ class TestAllImages(command.DeleteCase):
                                  base.store_delete(self.hidden['id'])]),
                          sorted(s for s in self.sent()
                                 if s.startswith('DELETE')))
+        # One listing before the DELETEs, one after; no PATCH (no hold).
+        self.assertEqual(
+            [base.listing_of(self.shared['id'], self.solo['id'],
+                             self.hidden['id']),
+             base.listing_of(self.shared['id'], self.hidden['id'])],
+            [s for s in self.sent() if 'id=in:' in s])
+        self.assertEqual([], self.patches())
+        # One lock between runs for the whole run, released before the
+        # check of what is left.
+        self.assertEqual(base.LOCK + base.UNLOCK, self.register_requests())
+        sent = self.sent()
+        check = [i for i, s in enumerate(sent)
+                 if s == 'GET /v2/images?limit=200&os_hidden=False'][-1]
+        self.assertEqual(base.UNLOCK, sent[check - 2:check])
+        self.assertEqual(runlock.State().dump(), self.register)
         # Then what is left in the store is listed again, and said.
         self.assertEqual(
             ['GET /v2/images?limit=200&os_hidden=%s' % hidden
@@ -87,6 +110,8 @@ class TestAllImages(command.DeleteCase):
         self.assertIn('WARNING No image to remove from store cheap.',
                       self.logs.output)
         self.assertEqual([], self.deletes())
+        self.assertEqual([], [s for s in self.sent() if 'id=in:' in s])
+        self.assertEqual(runlock.State().dump(), self.register)
 
     def mock_identity(self):
         self.http.get(base.IDENTITY, json={'version': {
@@ -147,3 +172,6 @@ class TestAllImages(command.DeleteCase):
         self.assertEqual([(self.shared['id'], 'removed')],
                          [(r['ID'], r['Result'])
                           for r in json.loads(self.stdout.getvalue())])
+        # The lock between runs is released all the same.
+        self.assertEqual(base.LOCK + base.UNLOCK, self.register_requests())
+        self.assertEqual(runlock.State().dump(), self.register)

@@ -1,0 +1,344 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""One lock per run, shared by the runs that free the same store.
+
+Two runs that free *different* stores of one image at the same time can
+both pass Glance's "another copy is left" check and leave the image with
+no data.  Two runs that free the *same* store cannot: each keeps the
+other stores.  So each run that removes anything holds, for as long as
+it runs, a lock that runs freeing the same store share and that keeps out
+runs freeing another store.  Its cost does not grow with the images.
+
+Glance has no compare-and-set, so the lock is Fischer's timed mutual
+exclusion on one register: the ``description`` of the metadata
+definitions namespace :data:`NAMESPACE` (public, protected, made on first
+use; admin only by default).  Its value is
+``{"store": <store id>, "runs": {<token>: [<host>, <pid>, <beat>]}}``
+(beat: the run's clock, seconds since the epoch).
+
+1. read it (``GET /v2/metadefs/namespaces/{ns}``), dropping runs whose
+   beat is :data:`STALE_AFTER` old; wait while runs of another store are
+   left;
+2. write it with this run added (``PUT``), answered within :data:`SETTLE`
+   seconds of the read (a later answer is not trusted);
+3. wait :data:`SETTLE` seconds and read it again: the lock is held if it
+   still names this store and this run.
+
+The beat is written again the same way every :data:`BEAT` seconds; a run
+sends no DELETE once its last confirmed beat is :data:`LEASE` old, and
+reads the register before each chunk.  Release: write it without this
+run.  Correct while Glance answers a ``PUT`` within :data:`SETTLE`.
+"""
+
+import dataclasses
+import json
+import os
+import random
+import socket
+import threading
+import time
+import typing as ty
+import uuid
+
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
+
+if ty.TYPE_CHECKING:
+    from osc_image_store.sdk import proxy as sdk_proxy
+
+#: The metadata definitions namespace whose description is the register.
+NAMESPACE = 'osc-image-store-removals'
+#: Seconds: the longest trusted time from a read to the answer of the
+#: write, and the wait before the confirming read.
+SETTLE = 1.0
+#: Seconds between two writes of a run's beat.
+BEAT = 60.0
+#: Seconds after its last confirmed beat when a run stops removing.
+LEASE = 240.0
+#: Seconds after its beat when another run drops a run from the register.
+STALE_AFTER = 300.0
+#: Runs at once in the register (Glance keeps 500 characters of it).
+MAX_RUNS = 5
+_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
+_DISPLAY = 'osc-image-store: runs removing image data from a store'
+
+
+class LockError(Exception):
+    """The lock between runs could not be taken or kept; see the text."""
+
+
+class LockLost(LockError):
+    """The register no longer names this run: another run took the lock."""
+
+
+@dataclasses.dataclass
+class State:
+    """The register's value.
+
+    :ivar store: the store the holding runs free, or None (free).
+    :ivar runs: ``{token: [host, pid, beat]}``.
+    """
+
+    store: str | None = None
+    runs: dict[str, list[ty.Any]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | None) -> 'State':
+        """Read a register value; anything unreadable is a free lock."""
+        try:
+            value = json.loads(text or '{}')
+            runs = {str(k): list(v) for k, v in value['runs'].items()
+                    if len(v) == 3 and isinstance(v[2], (int, float))}
+            return cls(value.get('store') if runs else None, runs)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return cls()
+
+    def live(self, now: float) -> 'State':
+        """This state without the runs whose beat is stale at ``now``."""
+        runs = {k: v for k, v in self.runs.items()
+                if now - v[2] <= STALE_AFTER}
+        return State(self.store if runs else None, runs)
+
+    def dump(self) -> str:
+        return json.dumps({'store': self.store, 'runs': self.runs},
+                          sort_keys=True, separators=(',', ':'))
+
+    def describe(self) -> str:
+        """``host:pid (beat HH:MM:SS UTC)`` of each run, for messages."""
+        return ', '.join('%s:%s (last seen %s UTC)' % (
+            v[0], v[1], time.strftime('%Y-%m-%d %H:%M:%S',
+                                      time.gmtime(v[2])))
+            for v in self.runs.values())
+
+
+class RunLock:
+    """This run's lock against runs that free another store.
+
+    :param proxy: the SDK proxy (its metadef namespace calls are used).
+    :param store: the store this run frees.
+    :param settle: seconds; see :data:`SETTLE`.
+    :param wait: seconds :meth:`acquire` waits for other runs.
+    :param stop: when set, :meth:`acquire` stops waiting.
+    :param on_wait: called once with the holders when a wait begins.
+    """
+
+    def __init__(self, proxy: 'sdk_proxy.Proxy', store: str,
+                 settle: float = SETTLE, wait: float = 30.0,
+                 stop: threading.Event | None = None,
+                 on_wait: ty.Callable[[str], None] | None = None):
+        self.proxy, self.store = proxy, store
+        self.settle, self.wait = settle, wait
+        self.stop = stop or threading.Event()
+        self.on_wait = on_wait
+        self.token = uuid.uuid4().hex[:12]
+        self.host = (socket.gethostname().split('.')[0] or 'host')[:30]
+        self.held = False
+        self._written = False  # this run's entry may be in the register
+        self._beat_at = 0.0   # monotonic time of the last confirmed beat
+        self._seen_at = 0.0   # monotonic time of the last read showing it
+        self._mutex = threading.RLock()
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for other runs.
+
+        Requests: ``GET``, ``PUT``, ``GET`` on the namespace (a ``POST``
+        the first time, 409 when another run made it first).
+
+        :raises: :class:`LockError` when runs of another store still hold
+            it after the wait, or when the namespace cannot be read or
+            written (e.g. 403 for a non-admin).  On a stop it returns
+            with :attr:`held` False.
+        """
+        deadline = time.monotonic() + self.wait
+        told = False
+        with self._mutex:
+            while True:
+                state, read_at = self._read()
+                live = state.live(time.time())
+                others = {k: v for k, v in live.runs.items()
+                          if k != self.token}
+                blocked = others and (live.store != self.store
+                                      or len(others) >= MAX_RUNS)
+                if not blocked and self._write_beat(live, read_at):
+                    self.held = True
+                    return
+                if blocked and not told and self.on_wait is not None:
+                    told = True
+                    self.on_wait(
+                        'Waiting up to %d s for other runs of this command, '
+                        'which remove image data from store %s: %s.'
+                        % (self.wait, live.store, live.describe()))
+                if self.stop.is_set():
+                    return  # not held: the caller starts nothing
+                if time.monotonic() > deadline:
+                    raise LockError(self._busy(live) if blocked else
+                                    'The lock between runs could not be '
+                                    'confirmed in %d s (other runs kept '
+                                    'writing it); nothing was removed. Run '
+                                    'this command again.' % self.wait)
+                time.sleep(random.uniform(0.5, 1.5))
+
+    def ensure(self) -> None:
+        """Renew the beat when due; call before each DELETE.
+
+        :raises: :class:`LockError` when the lock is not held, was taken
+            by another run, or its beat could not be confirmed for
+            :data:`LEASE` seconds: no DELETE may be sent.
+        """
+        with self._mutex:
+            if not self.held:
+                raise LockError('This run does not hold the lock between '
+                                'runs; nothing more is removed.')
+            age = time.monotonic() - self._beat_at
+            if age < BEAT:
+                return
+            try:
+                state, read_at = self._read()
+                self._check(state)
+                self._write_beat(state.live(time.time()), read_at)
+            except LockLost:
+                self.held = False
+                raise
+            except _ERRORS + (LockError,) as exc:
+                if age > LEASE:
+                    self.held = False
+                    raise LockError('The lock between runs could not be '
+                                    'kept (%s); nothing more is removed. Run '
+                                    'this command again.' % exc) from exc
+            if time.monotonic() - self._beat_at > LEASE:
+                self.held = False
+                raise LockError('The lock between runs could not be renewed '
+                                'for %d s; nothing more is removed. Run this '
+                                'command again.' % LEASE)
+
+    def check(self) -> None:
+        """Read the register and see this run in it; once per chunk.
+
+        :raises: :class:`LockError` as :meth:`ensure` does.
+        """
+        with self._mutex:
+            self.ensure()
+            if time.monotonic() - self._seen_at < self.settle:
+                return
+            try:
+                state, read_at = self._read()
+                self._check(state)
+                self._seen_at = read_at
+            except LockError:
+                self.held = False
+                raise
+            except _ERRORS as exc:
+                raise LockError('The lock between runs could not be read '
+                                '(%s); nothing more is removed. Run this '
+                                'command again.' % exc) from exc
+
+    def release(self) -> str | None:
+        """Take this run out of the register (``GET``, then ``PUT``).
+
+        Only when this run wrote its entry (an acquire interrupted after
+        its write included), and only if the entry is still there.
+
+        :returns: None when done or nothing to do, else the error: the
+            entry then goes stale after :data:`STALE_AFTER` seconds.
+        """
+        with self._mutex:
+            if not self._written:
+                return None
+            self.held = self._written = False
+            try:
+                state, _read_at = self._read()
+                live = state.live(time.time())
+                if live.runs.pop(self.token, None) is None:
+                    return None  # not in it (lost, or never confirmed)
+                if not live.runs:
+                    live.store = None
+                self._write(live)
+            except (_ERRORS + (LockError,)) as exc:
+                return str(exc)
+            return None
+
+    # -- register --------------------------------------------------------
+
+    def _check(self, state: State) -> None:
+        if state.store != self.store or self.token not in state.runs:
+            raise LockLost('Another run took the lock between runs (%s); '
+                           'nothing more is removed. Run this command '
+                           'again.' % (state.describe() or 'now free'))
+
+    def _write_beat(self, live: State, read_at: float) -> bool:
+        """Write ``live`` with this run's new beat; True once confirmed."""
+        started = time.monotonic()
+        beat = int(time.time())
+        runs = dict(live.runs)
+        runs[self.token] = [self.host, os.getpid(), beat]
+        self._written = True
+        self._write(State(self.store, runs))
+        answered = time.monotonic()
+        if answered - read_at > self.settle:
+            return False  # it may land later than others may wait for it
+        time.sleep(max(0.0, answered + self.settle - time.monotonic()))
+        state, _read_at = self._read()
+        mine = state.runs.get(self.token)
+        if state.store != self.store or not mine or mine[2] != beat:
+            return False
+        self._beat_at, self._seen_at = started, answered + self.settle
+        return True
+
+    def _read(self) -> tuple[State, float]:
+        """The register and when its read was sent (monotonic)."""
+        for _attempt in range(2):
+            read_at = time.monotonic()
+            try:
+                namespace = self.proxy.get_metadef_namespace(NAMESPACE)
+                return State.parse(namespace.description), read_at
+            except sdk_exc.NotFoundException:
+                self._create()
+            except _ERRORS as exc:
+                raise LockError(self._unusable('read', exc)) from exc
+        raise LockError(self._unusable('read', 'not found after creation'))
+
+    def _create(self) -> None:
+        try:
+            self.proxy.create_metadef_namespace(
+                namespace=NAMESPACE, display_name=_DISPLAY,
+                description=State().dump(), visibility='public',
+                is_protected=True)
+        except sdk_exc.ConflictException:
+            pass  # another run made it first
+        except _ERRORS as exc:
+            raise LockError(self._unusable('create', exc)) from exc
+
+    def _write(self, state: State) -> None:
+        try:
+            self.proxy.update_metadef_namespace(
+                NAMESPACE, namespace=NAMESPACE, display_name=_DISPLAY,
+                description=state.dump(), visibility='public',
+                is_protected=True)
+        except _ERRORS as exc:
+            raise LockError(self._unusable('write', exc)) from exc
+
+    def _busy(self, live: State) -> str:
+        return ('Other runs of this command are removing image data from '
+                'store %s: %s. A run that frees another store waits for '
+                'them (%d s at most, --lock-wait); nothing was removed. Run '
+                'this command again when they have ended; a run that died '
+                'is forgotten %d minutes after it was last seen.'
+                % (live.store, live.describe(), self.wait,
+                   STALE_AFTER // 60))
+
+    @staticmethod
+    def _unusable(what: str, error: object) -> str:
+        return ('The lock between runs could not be %s (metadata '
+                'definitions namespace %s, admin only by default: %s); '
+                'nothing was removed.' % (
+                    'read' if what == 'read' else 'written', NAMESPACE,
+                    error))
