@@ -68,11 +68,12 @@ class Proxy(_proxy.Proxy):
         :param conn: an :class:`openstack.connection.Connection`.
         :returns: a :class:`Proxy` on the cloud's image endpoint.
         """
-        # Resolve the endpoint as openstacksdk's image proxy does (cached
-        # in the shared session: no extra request later).
-        conn.image.get_endpoint()
+        # Resolve the endpoint as openstacksdk's image proxy does, once:
+        # each request then skips the catalog and version lookup.
+        endpoint = conn.image.get_endpoint()
         proxy = conn.config.get_session_client('image', constructor=cls)
         proxy._connection = conn
+        proxy.endpoint_override = endpoint
         # A read that gets 503 is retried once, not for half a minute
         # (the store DELETE is never retried).
         proxy.status_code_retries = min(proxy.status_code_retries or 0, 1)

@@ -27,7 +27,8 @@ import time
 import localcloud
 
 #: Kinds of Glance requests, in table order.
-KINDS = ('GET listing', 'GET image', 'PATCH', 'DELETE', 'GET file', 'other')
+KINDS = ('GET listing', 'GET image', 'PATCH', 'DELETE', 'GET file',
+         'lock', 'other')
 
 _ACCESS = re.compile(
     r'^\S+ \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
@@ -39,6 +40,10 @@ _PATTERNS = (
     ('GET', re.compile(rf'^/v2/images/{_ID}/file$'), 'GET file'),
     ('PATCH', re.compile(rf'^/v2/images/{_ID}$'), 'PATCH'),
     ('DELETE', re.compile(rf'^/v2/stores/[^/?]+/{_ID}$'), 'DELETE'),
+    # The lock between runs (engine/runlock.py): its namespace register.
+    ('GET', re.compile(r'^/v2/metadefs/namespaces/'), 'lock'),
+    ('PUT', re.compile(r'^/v2/metadefs/namespaces/'), 'lock'),
+    ('POST', re.compile(r'^/v2/metadefs/namespaces/?$'), 'lock'),
 )
 
 

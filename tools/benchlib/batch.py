@@ -28,7 +28,7 @@ Per run: wall time (process start to exit), the CLI's CPU time and peak
 RSS (``os.wait4``), its Glance requests by kind and its Keystone
 requests (access logs), the servers' CPU time and other jobs' (``/proc``).
 After each run every image must have left ``cheap``, kept ``fast`` and
-carry no lock property, else a warning is recorded.
+carry no hold property, else a warning is recorded.
 """
 
 import math
@@ -68,11 +68,11 @@ def engine_chunk(parallel: int) -> tuple[int | None, float | None]:
     Read from the engine itself (None, None when it cannot tell).
     """
     try:
-        from osc_image_store.engine import lock
         from osc_image_store.engine import remover
+        from osc_image_store.engine import runlock
         engine = remover.Remover(ty.cast(ty.Any, None), STORE,
                                  remover.Options(parallel=parallel))
-        return engine.options.chunk_size, lock.SETTLE
+        return engine.options.chunk_size, runlock.SETTLE
     except Exception:    # an engine that changed: no estimate
         return None, None
 
@@ -80,15 +80,14 @@ def engine_chunk(parallel: int) -> tuple[int | None, float | None]:
 def lock_chunks(n: int, parallel: int) -> dict:
     """The chunks of a run, and the least time its lock waits.
 
-    Each chunk takes at least one lock round, which ends with the settle
-    wait (more rounds when locks must be taken again).
+    The lock between runs is taken once per run (one settle wait), and
+    its beat written again once a minute (one more each).
     """
     size, settle = engine_chunk(parallel)
     if size is None or settle is None:
         return {}
     chunks = math.ceil(n / size)
-    return {'chunk_size': size, 'chunks': chunks,
-            'settle_min_s': chunks * settle}
+    return {'chunk_size': size, 'chunks': chunks, 'settle_min_s': settle}
 
 
 def noted_rows(stdout: str) -> list[str]:

@@ -22,7 +22,7 @@ import localcloud
 
 from benchlib import procs
 
-#: The lock property of ``openstack image store delete`` (engine/lock.py).
+#: The hold property of ``openstack image store delete`` (engine/lock.py).
 LOCK_PROPERTY = 'osc_image_store_lock'
 _IDS_PER_LISTING = 50
 
@@ -129,7 +129,7 @@ class Images:
         """Check that a run did what it should.
 
         :returns: None when every image left ``store``, kept ``kept`` and
-            carries no lock property; else what went wrong.
+            carries no hold property; else what went wrong.
         """
         images = self.read(ids)
         missing = [i for i in ids if i not in images]
@@ -142,4 +142,4 @@ class Images:
             return None
         return (f'{len(missing)} image(s) gone, {len(still)} still in '
                 f'{store}, {len(lost)} without their {kept} copy, '
-                f'{len(locked)} still locked')
+                f'{len(locked)} with a hold')

@@ -216,30 +216,32 @@ def render(results: dict) -> str:
     warnings = results.get('warnings', [])
     parts.append('\n'.join(f'WARNING: {w}' for w in warnings)
                  or 'every run did what it should (all images left the '
-                 'store, kept the other copy and no lock was left)')
+                 'store, kept the other copy and no hold was left)')
     return '\n\n'.join(parts)
 
 
 def _lock_note(b: dict) -> str:
-    """What the lock costs, from the request counts and chunks."""
+    """What the lock between runs costs, from the requests and chunks."""
     osc = b['summary']['osc']['wall']
-    lines = ['What the lock (engine/lock.py) costs, measured (PATCH: 2 per '
-             'image are the lock and the unlock, more when locks were taken '
-             'again; each chunk waits at least once for the 1 s settle):']
+    lines = ['What the lock between runs (engine/runlock.py) costs, '
+             'measured ("lock": its namespace register: GET, PUT, GET to '
+             'take it, a GET before each later chunk, GET, PUT to release '
+             'it; one 1 s settle wait per run, and one more per minute):']
     for key in ('p1', 'p4', 'p8'):
         v = b['summary'][key]
         lock = v['lock']
         kinds = v['kinds_per_image']
-        text = (f'  {v["label"]}: {kinds["PATCH"]:.2f} PATCH and '
+        text = (f'  {v["label"]}: {kinds["lock"]:.2f} lock requests and '
                 f'{kinds["GET listing"]:.2f} listings per image, of '
                 f'{v["requests_per_image_no_proof"]:.2f} requests/image '
                 'besides the proof')
         if lock:
             rest = v['wall'] - lock['settle_min_s']
             text += (f'; {lock["chunks"]} chunk(s) of up to '
-                     f'{lock["chunk_size"]} images: at least '
+                     f'{lock["chunk_size"]} images; at least '
                      f'{lock["settle_min_s"]:.0f} s of {v["wall"]:.1f} s in '
-                     f'settle waits ({lock["settle_min_s"] / v["wall"]:.0%})'
-                     f'; less those {rest:.1f} s = {rest / osc:.2f}x OSC')
+                     'the settle wait '
+                     f'({lock["settle_min_s"] / v["wall"]:.0%})'
+                     f'; less that {rest:.1f} s = {rest / osc:.2f}x OSC')
         lines.append(text)
     return '\n'.join(lines)

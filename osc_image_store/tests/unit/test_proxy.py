@@ -11,10 +11,15 @@
 # under the License.
 """The SDK proxy's calls: what each sends and what it returns."""
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+import openstack.connection
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.sdk import exceptions
+from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
 
@@ -70,6 +75,32 @@ class TestStores(base.TestCase):
         self.assertEqual('Store nope does not exist on this cloud; its '
                          'stores are: archive, cheap, fast.', str(exc))
         self.assertEqual(['archive', 'cheap', 'fast'], exc.available)
+
+
+class TestEndpoint(base.TestCase):
+
+    def test_resolved_once_not_per_request(self):
+        # A cloud without an endpoint override in its configuration: the
+        # endpoint comes from the auth plugin, looked up once.
+        conn = openstack.connection.Connection(
+            session=ks_session.Session(auth=noauth.NoAuth(endpoint=V2)),
+            image_api_version='2')
+        client = proxy.Proxy.from_connection(conn)
+        self.mock_stores()
+        calls = []
+        real = ks_session.Session.get_endpoint
+
+        def counted(session, *args, **kwargs):
+            calls.append(kwargs)
+            return real(session, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'keystoneauth1.session.Session.get_endpoint', counted))
+        for _ in range(3):
+            client.stores()
+        self.assertEqual([], calls)
+        self.assertEqual(V2 + '/info/stores',
+                         self.http.request_history[-1].url)
 
 
 class TestImageReads(base.TestCase):

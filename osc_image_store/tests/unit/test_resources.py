@@ -11,6 +11,11 @@
 # under the License.
 """Resources built from recorded Glance 33 bodies."""
 
+import copy
+
+from openstack import fields
+from openstack.image.v2 import image as _image
+from openstack import resource
 import testtools
 
 from osc_image_store.sdk import resources
@@ -114,3 +119,64 @@ class TestImage(testtools.TestCase):
                          (image.get_property('color'),
                           image.get_property('count'),
                           image.get_property('missing')))
+
+
+class TestCachedAttributes(testtools.TestCase):
+    """The cached maps give what openstacksdk's own code gives."""
+
+    class Plain(_image.Image):
+        stores = resources.Image.stores
+
+    def bodies(self):
+        body = base.image_body(stores=('fast', 'cheap', 'fast'),
+                               os_glance_import_task='t1',
+                               osc_image_store_lock='x h 1 2',
+                               Name='case', self=None)
+        yield body
+        yield base.image_body(stores=None, locations=base.locations(
+            ('fast', 'file:///a')), os_hidden=True, self=None)
+        yield {'id': 'i', 'status': 'queued'}
+
+    def test_same_resource_as_openstacksdk(self):
+        for body in self.bodies():
+            fast = resources.Image.existing(**copy.deepcopy(body))
+            plain = self.Plain.existing(**copy.deepcopy(body))
+            self.assertEqual(plain.to_dict(), fast.to_dict(), body)
+            self.assertEqual(plain.properties, fast.properties)
+
+    def test_same_maps_as_openstacksdk(self):
+        for component in (fields.Body, fields.Header, fields.URI,
+                          fields.Computed):
+            self.assertEqual(
+                dict(resource.Resource._get_mapping.__func__(
+                    resources.Image, component)),
+                dict(resources.Image._get_mapping(component)))
+            self.assertEqual(
+                list(resource.Resource._attributes_iterator.__func__(
+                    resources.Image, (component,))),
+                list(resources.Image._attributes_iterator((component,))))
+
+    def test_consume_matches_openstacksdk(self):
+        class Probe(resources.CachedAttributes):
+            thing = resource.Header('X-Thing')
+            mixed = resource.Body('MixedCase')
+            plain = resource.Body('plain')
+
+        probe = Probe.existing(id='i')
+        extra = {'x-thing': 1, 'X-THING': 2, 'MixedCase': 3, 'mixed': 4,
+                 'mixedcase': 5, 'Plain': 6, 'plain': 7}
+        for cls, instance in ((resources.Image,
+                               resources.Image.existing(id='i')),
+                              (Probe, probe)):
+            for component in (fields.Body, fields.Header):
+                mapping = cls._get_mapping(component)
+                for body in [*self.bodies(), extra]:
+                    mine, theirs = copy.deepcopy(body), copy.deepcopy(body)
+                    self.assertEqual(
+                        resource.Resource._consume_attrs(
+                            instance, mapping, theirs),
+                        instance._consume_attrs(mapping, mine))
+                    self.assertEqual(theirs, mine)  # the same keys consumed
+        # Header names match whatever their case.
+        self.assertEqual({'X-Thing': 2}, probe._consume_attrs(
+            Probe._get_mapping(fields.Header), dict(extra)))
