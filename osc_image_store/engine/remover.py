@@ -11,31 +11,21 @@
 # under the License.
 """Remove many images' data from one store, in chunks, under one lock.
 
-Before anything is removed, the run takes the lock between runs
-(:mod:`~osc_image_store.engine.runlock`: runs that free the same store
-share it, runs that free another store wait).  Then, for each chunk of
-images (50 by default):
+First the run takes the lock between runs (:mod:`~osc_image_store.engine.
+runlock`).  Then, for each chunk of images (50 by default): the lock's
+register is read again; one listing (``GET /v2/images?id=in:...``) reads
+the images and :mod:`~osc_image_store.engine.checks` run on it; one
+``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at once (the
+images not yet sent are read again with one listing, and checked again,
+when that read is older than ``fresh_for``); one listing reads them back
+and :func:`~osc_image_store.engine.outcome.classify` decides each result;
+a one-byte read proves a remaining copy; an unknown outcome leaves a hold
+(:mod:`~osc_image_store.engine.lock`).  One image never has two requests
+that change it in flight.  Rows come out in input order.
 
-1. one listing (``GET /v2/images?id=in:...``) reads every image; the
-   checks of :mod:`~osc_image_store.engine.checks` run on it, and the
-   register of the lock is read again;
-2. one ``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at
-   once; when the state a DELETE would rest on is older than
-   ``fresh_for``, the images of the chunk not yet sent are read again
-   (one listing) and checked again;
-3. one listing reads them all back; :func:`~osc_image_store.engine.
-   outcome.classify` decides each result from it;
-4. a one-byte read proves a remaining copy of each removed image;
-5. an image whose outcome is unknown gets a hold
-   (:mod:`~osc_image_store.engine.lock`).
-
-One image never has two requests that change it in flight.  Rows come
-out in input order.
-
-With ``copy_to``, an image whose only copy is in the store is first copied
-there (:mod:`~osc_image_store.engine.copy`, at most ``max_copies`` at
-once, on threads of their own so that plain removals go on), and goes
-through the steps above once the copy is proven.
+With ``copy_to``, a sole copy is first copied there (:mod:`~osc_image_
+store.engine.copy`, ``max_copies`` at once on threads of their own, while
+plain removals go on), and removed once the copy is proven.
 """
 
 import collections
@@ -197,8 +187,7 @@ class Remover(steps.Steps):
             try:
                 self.runlock.ensure()
             except runlock.LockError as exc:
-                self.halted = str(exc)
-                self.stop.set()
+                self.halted = str(exc)  # copies not started are cancelled
 
     def _release_run_lock(self) -> None:
         if self.runlock is not None:
@@ -270,7 +259,7 @@ class Remover(steps.Steps):
     def _moves(self, pool: futures.Executor, wait: bool) -> None:
         """Settle finished copies; remove the images copied."""
         if wait:
-            if self.stop.is_set():
+            if self.stop.is_set() or self.halted:
                 for job in self._copies.values():
                     job.cancel()
             futures.wait(list(self._copies.values()), timeout=1.0,

@@ -194,14 +194,14 @@ class Steps:
         """Send one store DELETE, on a read at most ``fresh_for`` old."""
         if self.stop.is_set() or self.halted:
             return  # Ctrl-C, or the lock is gone: no new removal starts.
-        try:
-            if self.runlock is not None:
-                self.runlock.ensure()
-        except runlock.LockError as exc:
-            self.halted = str(exc)
-            return
         with chunk.mutex:
             if time.monotonic() - item.read_at > self.options.fresh_for:
+                try:  # the lock first (its beat renewed when due)
+                    if self.runlock is not None:
+                        self.runlock.check()
+                except runlock.LockError as exc:
+                    self.halted = str(exc)
+                    return
                 self._refresh(work)
             if item.row is not None:
                 return

@@ -228,6 +228,11 @@ class DeleteImageFromStore(command.Lister):
             progress.clear()
         if stop.is_set() and not self._interrupted:
             self._interrupted = 1
+        if engine.halted and not (self._interrupted or self._aborted):
+            # The lock between runs was lost: nothing more was removed.
+            self._aborted = engine.halted + (
+                _(' The others were not started.') if engine.not_started
+                else '')
         self._not_started = engine.not_started
         self._summary = {'failed': sum(r.failed for r in rows),
                          'total': len(rows), 'store': parsed_args.store,

@@ -378,3 +378,32 @@ class TestLockBetweenRuns(command.DeleteCase):
         self.assertTrue(self.error.endswith('nothing was removed.'),
                         self.error)
         self.assertEqual([base.STORES, base.LOCK[0]], self.sent())
+
+    def test_lock_lost_mid_run_stops_and_says_so(self):
+        # The first DELETE is slow; meanwhile the register comes to name
+        # another store's run: seen when the chunk is read again, so the
+        # second DELETE is not sent, and the command says why, exit 1.
+        self.mock_register()
+        second = base.image_body('second')
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + self.iid, json=base.listing(base.with_stores(
+                          self.body, 'fast', 'archive')))  # the read-back
+        self.mock_file(self.iid)
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:%s,%s'
+                      % (self.iid, second['id']),
+                      json=base.listing(self.body, second))
+
+        def delete(request, context):
+            self.clock.sleep(base.SETTLE + 0.5)
+            self.register = self.other.dump()
+            context.status_code = 204
+            return ''
+
+        self.http.delete(base.V2 + '/stores/cheap/' + self.iid, text=delete)
+        self.mock_store_delete('cheap', second['id'])
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid,
+                                         second['id']))
+        self.assertEqual([base.store_delete(self.iid)],
+                         [s for s in self.sent() if s.startswith('DELETE')])
+        self.assertIn('Stopped after 2 image(s), reported above: Another '
+                      'run took the lock between runs (h:1', self.error)
