@@ -43,6 +43,7 @@ import dataclasses
 import json
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -66,8 +67,9 @@ BEAT = 60.0
 LEASE = 240.0
 #: Seconds after its beat when another run drops a run from the register.
 STALE_AFTER = 300.0
-#: Runs at once in the register (Glance keeps 500 characters of it).
-MAX_RUNS = 5
+#: Characters of a namespace description that Glance keeps: runs that
+#: would make the register longer wait (5 runs fit, whatever the host).
+MAX_LENGTH = 500
 _ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 _DISPLAY = 'osc-image-store: runs removing image data from a store'
 
@@ -140,7 +142,8 @@ class RunLock:
         self.stop = stop or threading.Event()
         self.on_wait = on_wait
         self.token = uuid.uuid4().hex[:12]
-        self.host = (socket.gethostname().split('.')[0] or 'host')[:30]
+        self.host = re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname().split(
+            '.')[0] or 'host')[:30]  # plain ASCII: 5 runs fit
         self.held = False
         self._written = False  # this run's entry may be in the register
         self._beat_at = 0.0   # monotonic time of the last confirmed beat
@@ -166,8 +169,11 @@ class RunLock:
                 live = state.live(time.time())
                 others = {k: v for k, v in live.runs.items()
                           if k != self.token}
+                joined = State(self.store, dict(
+                    others, **{self.token: [self.host, os.getpid(), 0]}))
                 blocked = others and (live.store != self.store
-                                      or len(others) >= MAX_RUNS)
+                                      or len(joined.dump()) + 10
+                                      > MAX_LENGTH)
                 if not blocked and self._write_beat(live, read_at):
                     self.held = True
                     return

@@ -15,6 +15,7 @@ import json
 import os
 import time
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exc
 import testtools
 
@@ -35,9 +36,6 @@ class TestState(testtools.TestCase):
     def test_round_trip(self):
         state = State('cheap', {'t1': ['web1', 42, 1000]})
         self.assertEqual(state, State.parse(state.dump()))
-        self.assertLessEqual(len(State('cheap', {
-            'x' * 12: ['h' * 30, 4194304, 1796127927]
-            for _ in range(1)}).dump()) * runlock.MAX_RUNS, 500)
 
     def test_unreadable_is_free(self):
         for text in (None, '', 'by hand', '[]', '{"runs": 3}',
@@ -132,9 +130,17 @@ class TestRunLock(base.TestCase):
         self.assertEqual({base.RUN_TOKEN}, set(self.state().runs))
 
     def test_full_register_waits(self):
-        self.mock_register(live(*'abcde', store='cheap'))
+        full = State('cheap', {'r%011d' % n: ['h' * 30, 4194304, time.time()]
+                               for n in range(6)})
+        self.mock_register(full)
         self.lock.wait = 0
         self.assertRaises(runlock.LockError, self.lock.acquire)
+        self.assertEqual(['GET ' + NS], self.sent())
+        # With room for it, a same-store run joins.
+        del full.runs['r%011d' % 5]
+        self.mock_register(full)
+        self.lock.acquire()
+        self.assertLessEqual(len(self.register), runlock.MAX_LENGTH)
 
     def test_late_answer_not_trusted(self):
         def put(request, context):
@@ -212,6 +218,18 @@ class TestRunLock(base.TestCase):
         self.assertEqual({'other'}, set(self.state().runs))
         self.assertIsNone(self.lock.release())  # once only
         self.assertEqual(base.UNLOCK, self.sent())
+
+    def test_five_runs_with_odd_host_names_fit(self):
+        self.useFixture(fixtures.MockPatch(
+            'osc_image_store.engine.runlock.socket.gethostname',
+            return_value='h\u00f6st"name\\with stuff' * 4 + '.example'))
+        lock = runlock.RunLock(self.proxy, 'cheap')
+        self.assertEqual(30, len(lock.host))
+        self.assertRegex(lock.host, r'^[A-Za-z0-9-]+$')
+        runs = {'%012d' % n: [lock.host, 4194304, 1796127927]
+                for n in range(5)}
+        self.assertLessEqual(len(State('s' * 40, runs).dump()),
+                             runlock.MAX_LENGTH)
 
     def test_stop_while_waiting_returns_unheld(self):
         self.mock_register(live('other'))
