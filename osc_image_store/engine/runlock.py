@@ -251,7 +251,11 @@ class RunLock:
         """Take this run out of the register (``GET``, then ``PUT``).
 
         Only when this run wrote its entry (an acquire interrupted after
-        its write included), and only if the entry is still there.
+        its write included), and only if the entry is still there.  When
+        other runs were in it, another of them may have written at the
+        same time (from a read that still had this run): the register is
+        read again after :data:`SETTLE`, and the entry taken out again if
+        it came back (three times at most).
 
         :returns: None when done or nothing to do, else the error: the
             entry then goes stale after :data:`STALE_AFTER` seconds.
@@ -261,16 +265,20 @@ class RunLock:
                 return None
             self.held = self._written = False
             try:
-                state, _read_at = self._read()
-                live = state.live(time.time())
-                if live.runs.pop(self.token, None) is None:
-                    return None  # not in it (lost, or never confirmed)
-                if not live.runs:
-                    live.store = None
-                self._write(live)
+                for _attempt in range(3):
+                    state, read_at = self._read()
+                    live = state.live(time.time())
+                    if live.runs.pop(self.token, None) is None:
+                        return None  # not in it (lost, or never confirmed)
+                    if not live.runs:
+                        live.store = None
+                    self._write(live)
+                    if not live.runs:
+                        return None
+                    time.sleep(self.settle)
             except (_ERRORS + (LockError,)) as exc:
                 return str(exc)
-            return None
+            return 'still listed after three writes'
 
     # -- register --------------------------------------------------------
 

@@ -213,11 +213,37 @@ class TestRunLock(base.TestCase):
         self.mock_register(live('other', store='cheap'))
         self.lock.acquire()
         self._first = len(self.http.request_history)
+        start = self.clock.monotonic()
         self.assertIsNone(self.lock.release())
-        self.assertEqual(base.UNLOCK, self.sent())
+        # Another run is in it: read again after the settle time.
+        self.assertEqual(base.UNLOCK + ['GET ' + NS], self.sent())
+        self.assertGreaterEqual(self.clock.monotonic() - start,
+                                runlock.SETTLE)
         self.assertEqual({'other'}, set(self.state().runs))
         self.assertIsNone(self.lock.release())  # once only
-        self.assertEqual(base.UNLOCK, self.sent())
+        self.assertEqual(base.UNLOCK + ['GET ' + NS], self.sent())
+
+    def test_release_again_when_another_write_brought_it_back(self):
+        # Two runs of one store end at once: each read the other, each
+        # wrote the register without itself, the last write brought this
+        # run back.  It is taken out again.
+        self.mock_register(live('other', store='cheap'))
+        self.lock.acquire()
+        mine = State.parse(self.register).runs[base.RUN_TOKEN]
+        puts = []
+
+        def put(request, context):
+            puts.append(request)
+            self.register = request.json()['description']
+            if len(puts) == 1:  # the other run's write lands after ours
+                self.register = State('cheap', {
+                    base.RUN_TOKEN: mine}).dump()
+            return {'description': self.register}
+
+        self.http.put(base.REGISTER, json=put)
+        self.assertIsNone(self.lock.release())
+        self.assertEqual(2, len(puts))
+        self.assertEqual(State(), self.state())
 
     def test_five_runs_with_odd_host_names_fit(self):
         self.useFixture(fixtures.MockPatch(
