@@ -30,6 +30,7 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import checks
 from osc_image_store.engine import outcome
+from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
@@ -180,3 +181,18 @@ def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
                       % (image.id, target, why or 'its data cannot be '
                          'read', kept))
     return Copied(True)
+
+
+def moved(row: results.Removal, target: str) -> results.Removal:
+    """The row of a removal that followed this run's copy into ``target``.
+
+    :param row: the removal's row (``removed`` becomes ``moved``; any
+        other result keeps its value and says the copy was made).
+    :returns: the row with ``copied_to`` set.
+    """
+    if row.result == results.REMOVED:
+        return dataclasses.replace(row, result=results.MOVED,
+                                   copied_to=target)
+    reason = ('Copied into store %s (proven); the removal from %s did not '
+              'follow: %s' % (target, row.store, row.reason or row.result))
+    return dataclasses.replace(row, reason=reason, copied_to=target)

@@ -85,6 +85,8 @@ class Remover(steps.Steps):
         self.runlock: runlock.RunLock | None = None
         self.on_wait = on_wait
         self.halted: str | None = None
+        self._lock_tried = False
+        self._given = 0  # rows given out
         self._interrupted = False
         self.not_started = False
         self.bytes_copied = 0
@@ -116,9 +118,10 @@ class Remover(steps.Steps):
             the store, or a ``copy_to`` store that is the same or
             read-only) before any image;
             :class:`~osc_image_store.engine.runlock.LockError` when the
-            lock between runs cannot be taken (nothing was changed); an
-            error of ``images`` itself after the rows of the images read
-            before it.
+            lock between runs (taken before the first images are read)
+            cannot be taken; an error of ``images`` itself after the rows
+            of the images read before it.  When the lock is lost, the
+            images left get ``failed`` rows and :attr:`halted` says why.
         """
         identifiers.check_store_id(self.store)
         if self.options.copy_to is not None:
@@ -134,14 +137,10 @@ class Remover(steps.Steps):
                     'Store %s cannot take the copies: it is %s.' % (
                         copy_to, 'the store being freed'
                         if copy_to == self.store else 'read-only'))
-        if not self.options.dry_run:
+        if not self.options.dry_run:  # taken before the first DELETE
             self.runlock = runlock.RunLock(
                 self.proxy, self.store, self.options.settle,
                 self.options.lock_wait, self.stop, self.on_wait)
-            self.runlock.acquire()
-            if not self.runlock.held:  # stopped while waiting
-                self.not_started = True
-                return
         pool = futures.ThreadPoolExecutor(self.options.parallel,
                                           thread_name_prefix='image-store')
         copies = futures.ThreadPoolExecutor(self.options.max_copies,
@@ -183,7 +182,7 @@ class Remover(steps.Steps):
 
     def _renew(self) -> None:
         """Keep the lock between runs while copies are waited for."""
-        if self.runlock is not None and not self.halted:
+        if self.runlock is not None and self.runlock.held:
             try:
                 self.runlock.ensure()
             except runlock.LockError as exc:
@@ -244,6 +243,7 @@ class Remover(steps.Steps):
     def _ready(self) -> ty.Iterator[results.Removal]:
         """Give out the rows at the front whose images are settled."""
         while self._out and self._out[0][2] is not None:
+            self._given += 1
             yield self._out.popleft()[2]
 
     def _fill(self, image_id: str, row: results.Removal | None) -> None:
@@ -299,21 +299,8 @@ class Remover(steps.Steps):
             return
         for _label, image_id, row in self._handle(ready, pool, None):
             if image_id is not None and row is not None:
-                self._fill(image_id, self._moved(row))
-
-    def _moved(self, row: results.Removal) -> results.Removal:
-        """The row of a removal that followed this run's copy."""
-        target = self.options.copy_to
-        if row.result == results.REMOVED:
-            return results.Removal(
-                row.image_id, row.image_name, row.store, results.MOVED,
-                row.remaining_stores, row.reason, target, row.size)
-        reason = ('Copied into store %s (proven); the removal from %s did '
-                  'not follow: %s' % (target, self.store, row.reason or
-                                      row.result))
-        return results.Removal(
-            row.image_id, row.image_name, row.store, row.result,
-            row.remaining_stores, reason, target, row.size)
+                self._fill(image_id, copy_mod.moved(
+                    row, ty.cast(str, self.options.copy_to)))
 
     # -- one chunk -------------------------------------------------------
 
@@ -329,9 +316,15 @@ class Remover(steps.Steps):
         copying: set[str] = set()
         go = []
         if pending and self.runlock is not None and not self.halted:
-            try:
-                self.runlock.check()  # before the read DELETEs rest on
+            try:  # before the read DELETEs rest on
+                if self.runlock.held:
+                    self.runlock.check()
+                elif not self._lock_tried:  # the first images: take it
+                    self._lock_tried = True
+                    self.runlock.acquire()  # unheld if stopped meanwhile
             except runlock.LockError as exc:
+                if not self.runlock.held and not self._given:
+                    raise  # nothing done yet: the run ends with it
                 self.halted = str(exc)
         if pending and (self.stop.is_set() or self.halted):
             self.not_started = True

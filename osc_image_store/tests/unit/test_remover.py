@@ -418,11 +418,11 @@ class TestSelection(base.EngineCase):
         self.assertEqual((self.iid, 'cirros', 'removed'),
                          (rows[0].image_id, rows[0].image_name,
                           rows[0].result))
-        # The name is resolved once the run holds the lock.
+        # The name is resolved to an ID first (no state is decided on
+        # it), then the lock is taken and the image read.
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + ['GET /v2/images?name=eq:cirros&os_hidden=False']
-            + chunk_of(self.iid) + base.UNLOCK, self.sent())
+            [base.STORES, 'GET /v2/images?name=eq:cirros&os_hidden=False']
+            + base.LOCK + chunk_of(self.iid) + base.UNLOCK, self.sent())
 
     def test_same_image_by_id_and_name_once(self):
         self.mock_name('cirros', self.body)

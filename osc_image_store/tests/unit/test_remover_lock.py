@@ -42,6 +42,13 @@ class TestRunLockInTheEngine(base.EngineCase):
         self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
         self.assertEqual(runlock.State(), runlock.State.parse(self.register))
 
+    def test_nothing_to_read_takes_no_lock(self):
+        # E.g. --all-images over a store that holds nothing visible: no
+        # wait for other runs, no write to the register.
+        self.mock_register(other_run())
+        self.assertEqual([], self.run_engine([], lock_wait=0))
+        self.assertEqual([base.STORES], self.sent())
+
     def test_dry_run_takes_no_lock(self):
         self.mock_register(other_run())
         self.listings(self.body)
@@ -63,7 +70,7 @@ class TestRunLockInTheEngine(base.EngineCase):
     def test_stopped_while_waiting_starts_nothing(self):
         self.mock_register(other_run())
         engine = self.remover()
-        engine.stop.set()
+        engine.on_wait = lambda text: engine.stop.set()  # Ctrl-C then
         self.assertEqual([], list(engine.run([self.iid])))
         self.assertTrue(engine.not_started)
         self.assertEqual([base.STORES, 'GET ' + NS], self.sent())
