@@ -177,7 +177,8 @@ class RunLock:
                 if not blocked and self._write_beat(live, read_at):
                     self.held = True
                     return
-                if blocked and not told and self.on_wait is not None:
+                if (blocked and not told and self.wait > 0
+                        and self.on_wait is not None):
                     told = True
                     self.on_wait(
                         'Waiting up to %d s for other runs of this command, '

@@ -155,10 +155,13 @@ def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--lock-wait', metavar='<seconds>',
         type=whole_number(0, 7 * 24 * 3600), default=DEFAULT_LOCK_WAIT,
-        help=_('How long to wait while other runs of this command free '
-               'another store (default %d); runs that free the same store '
-               'share the lock. Then the command ends, having removed '
-               'nothing') % DEFAULT_LOCK_WAIT,
+        help=_('How long to wait, before the first removal, while other '
+               'runs of this command free another store (default %d; 0: do '
+               'not wait). Runs that free the same store share the lock '
+               '(while its register has room, about 5 runs). When the wait '
+               'runs out the command ends, having removed nothing; a run '
+               'that loses the lock later stops removing and says so. '
+               '--dry-run neither takes nor checks it') % DEFAULT_LOCK_WAIT,
     )
     parser.add_argument(
         '--parallel', metavar='<count>',

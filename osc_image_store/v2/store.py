@@ -77,10 +77,10 @@ EXIT_CODES_HELP = _(
     'different stores never run at once: each takes a lock (the metadata '
     'definitions namespace osc-image-store-removals, admin only by default) '
     'that runs freeing the same store share, and waits up to --lock-wait '
-    'for the others; an image whose removal had an unknown outcome keeps a '
-    'hold (property osc_image_store_lock) for 15 minutes. Other tools do '
-    'not honour either. Re-running the same command after an interruption or '
-    'a failure finishes the job. See where an image lives with "openstack '
+    'for the others; an image whose removal had an unknown or unverified '
+    'outcome keeps a hold (property osc_image_store_lock) for 15 minutes. '
+    'Other tools do not honour either. Re-running the same command after '
+    'an interruption or a failure finishes the job. See where an image lives with "openstack '
     'image store list --image <image>".')
 
 
