@@ -80,8 +80,8 @@ EXIT_CODES_HELP = _(
     'for the others; an image whose removal had an unknown or unverified '
     'outcome keeps a hold (property osc_image_store_lock) for 15 minutes. '
     'Other tools do not honour either. Re-running the same command after '
-    'an interruption or a failure finishes the job. See where an image lives with "openstack '
-    'image store list --image <image>".')
+    'an interruption or a failure finishes the job. See where an image '
+    'lives with "openstack image store list --image <image>".')
 
 
 #: Helpers shared with other modules (kept here for callers of old).
