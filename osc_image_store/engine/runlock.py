@@ -230,7 +230,11 @@ class RunLock:
     def check(self) -> None:
         """Read the register and see this run in it; once per chunk.
 
-        :raises: :class:`LockError` as :meth:`ensure` does.
+        A register that cannot be read is let pass: :meth:`ensure` stops
+        the run once the beat could not be written for :data:`LEASE`.
+
+        :raises: :class:`LockError` as :meth:`ensure` does, and
+            :class:`LockLost` when the register names other runs only.
         """
         with self._mutex:
             self.ensure()
@@ -238,15 +242,14 @@ class RunLock:
                 return
             try:
                 state, read_at = self._read()
-                self._check(state)
-                self._seen_at = read_at
             except LockError:
+                return  # not readable now: the beat's lease decides
+            try:
+                self._check(state)
+            except LockLost:
                 self.held = False
                 raise
-            except _ERRORS as exc:
-                raise LockError('The lock between runs could not be read '
-                                '(%s); nothing more is removed. Run this '
-                                'command again.' % exc) from exc
+            self._seen_at = read_at
 
     def release(self) -> str | None:
         """Take this run out of the register (``GET``, then ``PUT``).

@@ -353,6 +353,13 @@ class TestBeat(base.TestCase):
         self.assertRaises(runlock.LockError, self.lock.check)
         self.assertFalse(self.lock.held)
 
+    def test_check_lets_an_unreadable_register_pass(self):
+        self.http.get(base.REGISTER, **base.glance_error(503, 'busy'))
+        self.clock.sleep(runlock.SETTLE + 0.1)
+        self.lock.check()
+        self.assertTrue(self.lock.held)
+        self.assertEqual(['GET ' + NS] * 2, self.sent())  # a 503: once more
+
     def test_check_right_after_a_confirmed_read_sends_nothing(self):
         self.lock.check()
         self.assertEqual([], self.sent())
