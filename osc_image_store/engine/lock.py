@@ -24,6 +24,7 @@ Runs themselves are kept apart by :mod:`~osc_image_store.engine.runlock`.
 
 import dataclasses
 import os
+import re
 import socket
 import time
 import typing as ty
@@ -37,7 +38,7 @@ from osc_image_store.sdk import resources
 if ty.TYPE_CHECKING:
     from osc_image_store.sdk import proxy as sdk_proxy
 
-#: The image property that holds the hold.
+#: The image property that carries a hold.
 PROPERTY = 'osc_image_store_lock'
 #: Errors of one request (openstacksdk and keystoneauth).
 _ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
@@ -47,11 +48,11 @@ STALE_AFTER = 15 * 60
 
 @dataclasses.dataclass(frozen=True)
 class Holder:
-    """Who holds an image's lock, from the property's value.
+    """Who wrote an image's hold, from the property's value.
 
     :ivar token: the holding run's random token (None if unparsable).
     :ivar owner: ``host:pid`` of the holder, for messages.
-    :ivar since: when it was taken, seconds since the epoch (or None).
+    :ivar since: when it was written, seconds since the epoch (or None).
     """
 
     token: str | None
@@ -60,7 +61,7 @@ class Holder:
 
     @classmethod
     def parse(cls, value: str) -> 'Holder':
-        """Read a lock value written by :meth:`Lock.value`.
+        """Read a hold value written by :meth:`Lock.value`.
 
         :param value: the property value.
         :returns: the holder; an unreadable value gives token None.
@@ -73,7 +74,7 @@ class Holder:
             return cls(None, value[:60], None)
 
     def is_stale(self, now: float | None = None) -> bool:
-        """Whether the lock is older than :data:`STALE_AFTER`."""
+        """Whether the hold is older than :data:`STALE_AFTER`."""
         if self.since is None:
             return False
         return (now or time.time()) - self.since > STALE_AFTER
@@ -86,34 +87,43 @@ class Holder:
             '%Y-%m-%d %H:%M:%S', time.gmtime(self.since)))
 
 
+def host_name() -> str:
+    """This machine's short host name, plain ASCII, 30 characters at most.
+
+    Shown in holds and in the register of
+    :mod:`~osc_image_store.engine.runlock`.
+    """
+    name = socket.gethostname().split('.')[0]
+    return re.sub(r'[^A-Za-z0-9-]', '-', name)[:30] or 'host'
+
+
 class Lock:
-    """This run's lock identity.
+    """This run's identity in the holds it writes.
 
     :param token: a unique token (default: a random one).
     """
 
     def __init__(self, token: str | None = None):
         self.token = token or uuid.uuid4().hex
-        self.owner = '%s %d' % (socket.gethostname().split()[0] or 'host',
-                                os.getpid())
+        self.owner = '%s %d' % (host_name(), os.getpid())
 
     def value(self, now: float | None = None) -> str:
         """The property value to write now."""
         return '%s %s %d' % (self.token, self.owner, now or time.time())
 
     def holder(self, image: resources.Image) -> Holder | None:
-        """The image's lock holder, or None when it has no lock."""
+        """Who wrote the image's hold, or None when it has none."""
         value = image.get_property(PROPERTY)
         return Holder.parse(value) if value else None
 
     def is_mine(self, image: resources.Image) -> bool:
-        """Whether the image's lock value carries this run's token."""
+        """Whether the image's hold carries this run's token."""
         holder = self.holder(image)
         return holder is not None and holder.token == self.token
 
     def blocks(self, image: resources.Image,
                now: float | None = None) -> Holder | None:
-        """Another run's live lock on the image, if any."""
+        """Another run's live hold on the image, if any."""
         holder = self.holder(image)
         if holder is None or holder.token == self.token:
             return None
@@ -121,7 +131,7 @@ class Lock:
 
     @staticmethod
     def unset_command(image_id: str) -> str:
-        """The command that clears a lock left behind."""
+        """The command that removes a hold."""
         return 'openstack image unset --property %s %s' % (PROPERTY,
                                                            image_id)
 

@@ -44,8 +44,9 @@ class Verdict:
     :ivar remaining: the stores as read after the delete (None if unread).
     :ivar again: the store still holds another location of the image:
         send the delete once more.
-    :ivar keep_lock: the delete may still be carried out by Glance, so
-        the lock must stay until it expires.
+    :ivar keep_lock: the delete may still be carried out by Glance (or
+        left a ghost listing): the image gets a hold
+        (:mod:`~osc_image_store.engine.lock`).
     """
 
     result: str | None
@@ -120,7 +121,7 @@ def classify(before: resources.Image, store: str, error: Exception | None,
     :param error: the delete's error, or None for a 204.
     :param after: the image as read after the delete, or None when that
         read failed.
-    :param lock_hint: a sentence on the lock kept for unknown outcomes.
+    :param lock_hint: a sentence on the hold written for such outcomes.
     :returns: a :class:`Verdict`.
     """
     image_id = before.id
@@ -175,9 +176,10 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             '(HTTP 204), but the image still lists that store: it may hold '
             'another location of the image, or a save that overlapped (an '
             'import, another client) wrote the location back with no data '
-            'behind it (a ghost). Run this command again with the same '
-            '--store (and --ignore-missing) before removing any other copy: '
-            'the ghost may be the only copy listed besides the real ones.%s'
+            'behind it (a ghost). Before removing any other copy, remove '
+            'the hold (below) and run this command again with the same '
+            '--store (and --ignore-missing): the ghost may be the only copy '
+            'listed besides the real ones.%s'
             % (image_id, store, lock_hint)), left, keep_lock=True)
     if is_clear(error):
         return Verdict(results.FAILED,

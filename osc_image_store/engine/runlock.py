@@ -43,8 +43,6 @@ import dataclasses
 import json
 import os
 import random
-import re
-import socket
 import threading
 import time
 import typing as ty
@@ -52,6 +50,8 @@ import uuid
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
+
+from osc_image_store.engine import lock
 
 if ty.TYPE_CHECKING:
     from osc_image_store.sdk import proxy as sdk_proxy
@@ -142,8 +142,7 @@ class RunLock:
         self.stop = stop or threading.Event()
         self.on_wait = on_wait
         self.token = uuid.uuid4().hex[:12]
-        self.host = re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname().split(
-            '.')[0] or 'host')[:30]  # plain ASCII: 5 runs fit
+        self.host = lock.host_name()  # plain ASCII: 5 runs fit
         self.held = False
         self._written = False  # this run's entry may be in the register
         self._beat_at = 0.0   # monotonic time of the last confirmed beat
@@ -182,8 +181,9 @@ class RunLock:
                     told = True
                     self.on_wait(
                         'Waiting up to %d s for other runs of this command, '
-                        'which remove image data from store %s: %s.'
-                        % (self.wait, live.store, live.describe()))
+                        'which remove image data from store %s%s: %s.'
+                        % (self.wait, live.store, self._full(live),
+                           live.describe()))
                 if self.stop.is_set():
                     return  # not held: the caller starts nothing
                 if time.monotonic() > deadline:
@@ -195,7 +195,7 @@ class RunLock:
                 time.sleep(random.uniform(0.5, 1.5))
 
     def ensure(self) -> None:
-        """Renew the beat when due; call before each DELETE.
+        """Renew the beat when due (called through :meth:`check`).
 
         :raises: :class:`LockError` when the lock is not held, was taken
             by another run, or its beat could not be confirmed for
@@ -344,13 +344,19 @@ class RunLock:
         except _ERRORS as exc:
             raise LockError(self._unusable('write', exc)) from exc
 
+    def _full(self, live: State) -> str:
+        return (" (the lock's register has no room for one more run)"
+                if live.store == self.store else '')
+
     def _busy(self, live: State) -> str:
         return ('Other runs of this command are removing image data from '
-                'store %s: %s. A run that frees another store waits for '
-                'them (%d s at most, --lock-wait); nothing was removed. Run '
-                'this command again when they have ended; a run that died '
-                'is forgotten %d minutes after it was last seen.'
-                % (live.store, live.describe(), self.wait,
+                'store %s%s: %s. %s waits for them (%d s at most, '
+                '--lock-wait); nothing was removed. Run this command again '
+                'when they have ended; a run that died is forgotten %d '
+                'minutes after it was last seen.'
+                % (live.store, self._full(live), live.describe(),
+                   'This run' if self._full(live) else
+                   'A run that frees another store', self.wait,
                    STALE_AFTER // 60))
 
     @staticmethod

@@ -12,9 +12,9 @@
 """The hold on an image: its value, who it blocks, mark and release."""
 
 import os
-import socket
 import time
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exc
 import testtools
 
@@ -57,7 +57,7 @@ class TestLock(testtools.TestCase):
         now = time.time()
         holder = lock.Holder.parse(lock.Lock('tok').value(now))
         self.assertEqual(lock.Holder(
-            'tok', '%s:%d' % (socket.gethostname().split()[0], os.getpid()),
+            'tok', '%s:%d' % (lock.host_name(), os.getpid()),
             float(int(now))), holder)
 
     def test_tokens_differ_between_runs(self):
@@ -96,6 +96,17 @@ class TestLock(testtools.TestCase):
         self.assertEqual(
             'openstack image unset --property osc_image_store_lock IMG',
             lock.Lock.unset_command('IMG'))
+
+
+class TestHostName(testtools.TestCase):
+
+    def test_plain_and_short(self):
+        for name, want in (('web1.example.org', 'web1'), ('', 'host'),
+                           ('h\u00f6st_1', 'h-st-1'), ('x' * 40, 'x' * 30)):
+            with fixtures.MockPatch(
+                    'osc_image_store.engine.lock.socket.gethostname',
+                    return_value=name):
+                self.assertEqual(want, lock.host_name(), name)
 
 
 class TestMark(base.TestCase):

@@ -247,7 +247,7 @@ class TestRunLock(base.TestCase):
 
     def test_five_runs_with_odd_host_names_fit(self):
         self.useFixture(fixtures.MockPatch(
-            'osc_image_store.engine.runlock.socket.gethostname',
+            'osc_image_store.engine.lock.socket.gethostname',
             return_value='h\u00f6st"name\\with stuff' * 4 + '.example'))
         lock = runlock.RunLock(self.proxy, 'cheap')
         self.assertEqual(30, len(lock.host))
@@ -256,6 +256,16 @@ class TestRunLock(base.TestCase):
                 for n in range(5)}
         self.assertLessEqual(len(State('s' * 40, runs).dump()),
                              runlock.MAX_LENGTH)
+
+    def test_full_register_says_so(self):
+        full = State('cheap', {'r%011d' % n: ['h' * 30, 4194304, time.time()]
+                               for n in range(6)})
+        self.mock_register(full)
+        self.lock.wait = 0
+        error = self.assertRaises(runlock.LockError, self.lock.acquire)
+        self.assertIn("store cheap (the lock's register has no room for one "
+                      "more run): h", str(error))
+        self.assertIn('. This run waits for them', str(error))
 
     def test_stop_while_waiting_returns_unheld(self):
         self.mock_register(live('other'))
