@@ -40,6 +40,7 @@ run.  Correct while Glance answers a ``PUT`` within :data:`SETTLE`.
 """
 
 import dataclasses
+import email.utils
 import json
 import os
 import random
@@ -72,6 +73,7 @@ STALE_AFTER = 300.0
 MAX_LENGTH = 500
 _ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 _DISPLAY = 'osc-image-store: runs removing image data from a store'
+_PATH = '/metadefs/namespaces/' + NAMESPACE
 
 
 class LockError(Exception):
@@ -95,14 +97,23 @@ class State:
 
     @classmethod
     def parse(cls, text: str | None) -> 'State':
-        """Read a register value; anything unreadable is a free lock."""
-        try:
-            value = json.loads(text or '{}')
-            runs = {str(k): list(v) for k, v in value['runs'].items()
-                    if len(v) == 3 and isinstance(v[2], (int, float))}
-            return cls(value.get('store') if runs else None, runs)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        """Read a register value; an empty one is a free lock.
+
+        :raises: ValueError for a value this command did not write (e.g.
+            edited by hand): nobody can tell who holds the lock then.
+        """
+        if not text:
             return cls()
+        try:
+            value = json.loads(text)
+            runs = {str(k): list(v) for k, v in value['runs'].items()}
+            if any(len(v) != 3 or not isinstance(v[2], (int, float))
+                   for v in runs.values()):
+                raise ValueError(text)
+            return cls(value.get('store') if runs else None, runs)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError('not a register of this command: %r'
+                             % text[:80]) from exc
 
     def live(self, now: float) -> 'State':
         """This state without the runs whose beat is stale at ``now``."""
@@ -146,6 +157,7 @@ class RunLock:
         self.held = False
         self._written = False  # this run's entry may be in the register
         self._beat_at = 0.0   # monotonic time of the last confirmed beat
+        self._server_now = 0.0  # the Images API's clock at the last read
         self._seen_at = 0.0   # monotonic time of the last read showing it
         self._mutex = threading.RLock()
 
@@ -160,39 +172,46 @@ class RunLock:
             written (e.g. 403 for a non-admin).  On a stop it returns
             with :attr:`held` False.
         """
+        with self._mutex:
+            try:
+                self._acquire()
+            except LockError:
+                self.release()  # what this run may have written
+                raise
+
+    def _acquire(self) -> None:
         deadline = time.monotonic() + self.wait
         told = False
-        with self._mutex:
-            while True:
-                state, read_at = self._read()
-                live = state.live(time.time())
-                others = {k: v for k, v in live.runs.items()
-                          if k != self.token}
-                joined = State(self.store, dict(
-                    others, **{self.token: [self.host, os.getpid(), 0]}))
-                blocked = others and (live.store != self.store
-                                      or len(joined.dump()) + 10
-                                      > MAX_LENGTH)
-                if not blocked and self._write_beat(live, read_at):
-                    self.held = True
-                    return
-                if (blocked and not told and self.wait > 0
-                        and self.on_wait is not None):
-                    told = True
-                    self.on_wait(
-                        'Waiting up to %d s for other runs of this command, '
-                        'which remove image data from store %s%s: %s.'
-                        % (self.wait, live.store, self._full(live),
-                           live.describe()))
-                if self.stop.is_set():
-                    return  # not held: the caller starts nothing
-                if time.monotonic() > deadline:
-                    raise LockError(self._busy(live) if blocked else
-                                    'The lock between runs could not be '
-                                    'confirmed in %d s (other runs kept '
-                                    'writing it); nothing was removed. Run '
-                                    'this command again.' % self.wait)
-                time.sleep(random.uniform(0.5, 1.5))
+        while True:
+            state, read_at = self._read()
+            live = state.live(self._server_now)
+            others = {k: v for k, v in live.runs.items()
+                      if k != self.token}
+            joined = State(self.store, dict(
+                others, **{self.token: [self.host, os.getpid(), 0]}))
+            blocked = others and (live.store != self.store
+                                  or len(joined.dump()) + 10
+                                  > MAX_LENGTH)
+            if not blocked and self._write_beat(live, read_at):
+                self.held = True
+                return
+            if (blocked and not told and self.wait > 0
+                    and self.on_wait is not None):
+                told = True
+                self.on_wait(
+                    'Waiting up to %d s for other runs of this command, '
+                    'which remove image data from store %s%s: %s.'
+                    % (self.wait, live.store, self._full(live),
+                       live.describe()))
+            if self.stop.is_set():
+                return  # not held: the caller starts nothing
+            if time.monotonic() > deadline:
+                raise LockError(self._busy(live) if blocked else
+                                'The lock between runs could not be '
+                                'confirmed in %d s (other runs kept '
+                                'writing it); nothing was removed. Run '
+                                'this command again.' % self.wait)
+            time.sleep(random.uniform(0.5, 1.5))
 
     def ensure(self) -> None:
         """Renew the beat when due (called through :meth:`check`).
@@ -211,7 +230,7 @@ class RunLock:
             try:
                 state, read_at = self._read()
                 self._check(state)
-                self._write_beat(state.live(time.time()), read_at)
+                self._write_beat(state.live(self._server_now), read_at)
             except LockLost:
                 self.held = False
                 raise
@@ -271,9 +290,9 @@ class RunLock:
             try:
                 for _attempt in range(3):
                     state, read_at = self._read()
-                    live = state.live(time.time())
-                    if live.runs.pop(self.token, None) is None:
+                    if state.runs.pop(self.token, None) is None:
                         return None  # not in it (lost, or never confirmed)
+                    live = state.live(self._server_now)
                     if not live.runs:
                         live.store = None
                     self._write(live)
@@ -295,7 +314,7 @@ class RunLock:
     def _write_beat(self, live: State, read_at: float) -> bool:
         """Write ``live`` with this run's new beat; True once confirmed."""
         started = time.monotonic()
-        beat = int(time.time())
+        beat = int(self._server_now)
         runs = dict(live.runs)
         runs[self.token] = [self.host, os.getpid(), beat]
         self._written = True
@@ -312,16 +331,32 @@ class RunLock:
         return True
 
     def _read(self) -> tuple[State, float]:
-        """The register and when its read was sent (monotonic)."""
+        """The register and when its read was sent (monotonic).
+
+        Also keeps the Images API's clock (its ``Date`` header) in
+        :attr:`_server_now`: beats are written and judged on it, so that
+        the clocks of the hosts that run this command do not matter.
+        """
         for _attempt in range(2):
             read_at = time.monotonic()
             try:
-                namespace = self.proxy.get_metadef_namespace(NAMESPACE)
-                return State.parse(namespace.description), read_at
+                response = self.proxy.get(_PATH, raise_exc=False)
+                sdk_exc.raise_from_response(response)
+                self._server_now = _server_time(response)
+                return State.parse(response.json().get('description')), \
+                    read_at
             except sdk_exc.NotFoundException:
                 self._create()
             except _ERRORS as exc:
                 raise LockError(self._unusable('read', exc)) from exc
+            except ValueError as exc:
+                raise LockLost(
+                    'The lock between runs holds a value this command did '
+                    'not write (%s), so nobody can tell which runs hold '
+                    'it; nothing more is removed. Once no run of this '
+                    'command is active, reset it with "openstack image '
+                    'metadef namespace set --description \'%s\' %s".'
+                    % (exc, State().dump(), NAMESPACE)) from exc
         raise LockError(self._unusable('read', 'not found after creation'))
 
     def _create(self) -> None:
@@ -366,3 +401,15 @@ class RunLock:
                 'nothing was removed.' % (
                     'read' if what == 'read' else 'written', NAMESPACE,
                     error))
+
+
+def _server_time(response: ty.Any) -> float:
+    """Seconds since the epoch on the server's clock (``Date``).
+
+    This host's clock when the answer has no ``Date``.
+    """
+    try:
+        return email.utils.parsedate_to_datetime(
+            response.headers['Date']).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return time.time()

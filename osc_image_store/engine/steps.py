@@ -196,15 +196,15 @@ class Steps:
             return  # Ctrl-C, or the lock is gone: no new removal starts.
         with chunk.mutex:
             if time.monotonic() - item.read_at > self.options.fresh_for:
-                try:  # the lock first (its beat renewed when due)
-                    if self.runlock is not None:
-                        self.runlock.check()
+                self._refresh(work)
+            if item.row is not None or self.stop.is_set() or self.halted:
+                return
+            if self.runlock is not None:  # right before the DELETE
+                try:  # its beat renewed when due, never older than LEASE
+                    self.runlock.check()
                 except runlock.LockError as exc:
                     self.halted = str(exc)
                     return
-                self._refresh(work)
-            if item.row is not None:
-                return
             image = item.before
             chunk.sent.add(image.id)  # in flight from here on
             item.sent = True

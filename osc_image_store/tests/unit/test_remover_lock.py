@@ -174,11 +174,67 @@ class TestRunLockInTheEngine(base.EngineCase):
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
                       + bodies[0]['id'], json=base.listing(
                           base.with_stores(bodies[0], 'fast')))
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + bodies[1]['id'], json=base.listing(bodies[1]))
         rows = self.run_engine([b['id'] for b in bodies], parallel=1)
         self.assertEqual(['removed', 'failed'], [r.result for r in rows])
         self.assertIn('could not be kept', rows[1].reason)
         self.assertEqual([base.store_delete(bodies[0]['id'])],
                          [s for s in self.sent() if s.startswith('DELETE')])
+
+
+class TestNothingSentAfterTheLast(base.EngineCase):
+    """What happens while a chunk is read again decides its next DELETE."""
+
+    def setUp(self):
+        super().setUp()
+        self.bodies = [base.image_body('i%d' % n) for n in range(2)]
+        self.mock_chunk(*self.bodies)
+        first, second = (b['id'] for b in self.bodies)
+
+        def slow(request, context):
+            self.clock.sleep(1.5)  # the chunk's read gets too old
+            context.status_code = 204
+            return ''
+
+        self.http.delete(base.V2 + '/stores/cheap/' + first, text=slow)
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + first,
+                      json=base.listing(base.with_stores(self.bodies[0],
+                                                         'fast')))
+        self.during = None
+
+        def reread(request, context):
+            self.during()
+            return base.listing(self.bodies[1])
+
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + second,
+                      json=reread)
+        self.engine = self.remover(parallel=1)
+
+    def sent_deletes(self):
+        return [s for s in self.sent() if s.startswith('DELETE')]
+
+    def test_ctrl_c_during_the_read(self):
+        self.during = self.engine.stop.set
+        rows = list(self.engine.run([b['id'] for b in self.bodies]))
+        self.assertEqual(['removed'], [r.result for r in rows])
+        self.assertTrue(self.engine.not_started)
+        self.assertEqual([base.store_delete(self.bodies[0]['id'])],
+                         self.sent_deletes())
+
+    def test_lock_taken_over_during_the_read(self):
+        # E.g. the process was paused past its lease, and another store's
+        # run took the lock meanwhile.
+        def paused():
+            self.clock.sleep(runlock.STALE_AFTER + 10)
+            self.register = other_run().dump()
+
+        self.during = paused
+        rows = list(self.engine.run([b['id'] for b in self.bodies]))
+        self.assertEqual(['removed', 'failed'], [r.result for r in rows])
+        self.assertIn('Another run took the lock', rows[1].reason)
+        self.assertEqual([base.store_delete(self.bodies[0]['id'])],
+                         self.sent_deletes())
 
 
 class TestHolds(base.EngineCase):

@@ -11,6 +11,7 @@
 # under the License.
 """The lock between runs: its register, Fischer's rounds, beats, release."""
 
+import email.utils
 import json
 import os
 import time
@@ -37,10 +38,14 @@ class TestState(testtools.TestCase):
         state = State('cheap', {'t1': ['web1', 42, 1000]})
         self.assertEqual(state, State.parse(state.dump()))
 
-    def test_unreadable_is_free(self):
-        for text in (None, '', 'by hand', '[]', '{"runs": 3}',
-                     '{"store": "x", "runs": {"t": ["h", 1]}}'):
+    def test_empty_is_free(self):
+        for text in (None, ''):
             self.assertEqual(State(), State.parse(text), text)
+
+    def test_anything_else_is_not_read_as_free(self):
+        for text in ('by hand', '[]', '{"runs": 3}',
+                     '{"store": "x", "runs": {"t": ["h", 1]}}'):
+            self.assertRaises(ValueError, State.parse, text)
 
     def test_no_runs_no_store(self):
         self.assertEqual(State(), State.parse('{"store":"x","runs":{}}'))
@@ -203,6 +208,61 @@ class TestRunLock(base.TestCase):
         self.assertIn('could not be written', str(error))
         self.assertIn(runlock.NAMESPACE, str(error))
         self.assertIn('no way', str(error))
+
+    def test_register_edited_by_hand_refuses(self):
+        self.register = 'set by hand'
+        error = self.assertRaises(runlock.LockLost, self.lock.acquire)
+        self.assertIn("holds a value this command did not write", str(error))
+        self.assertIn('openstack image metadef namespace set --description '
+                      '\'{"runs":{},"store":null}\' osc-image-store-removals',
+                      str(error))
+        self.assertEqual(['GET ' + NS], self.sent())
+        self.assertEqual('set by hand', self.register)
+
+    def test_beats_on_the_servers_clock(self):
+        # The Images API's Date header, not this host's clock: a host
+        # whose clock is off neither hides a live run nor keeps a dead one.
+        server = time.time() - 3600
+        self.http.get(base.REGISTER, json=lambda r, c: {
+            'description': self.register}, headers={
+                'Date': email.utils.formatdate(server, usegmt=True)})
+        self.lock.acquire()
+        beat = self.state().runs[base.RUN_TOKEN][2]
+        self.assertAlmostEqual(server, beat, delta=2)
+
+    def test_stale_on_the_servers_clock(self):
+        server = time.time()
+        self.mock_register(State('fast', {'other': ['h', 7, server - 200]}))
+        self.http.get(base.REGISTER, json=lambda r, c: {
+            'description': self.register}, headers={
+                'Date': email.utils.formatdate(server + 150, usegmt=True)})
+        self.lock.acquire()  # 350 s old on the server's clock: dropped
+        self.assertEqual({base.RUN_TOKEN}, set(self.state().runs))
+
+    def test_failed_acquire_takes_its_write_out(self):
+        # The confirming read fails after the write landed: the entry is
+        # taken out again, so that it keeps no other run waiting.
+        reads = []
+
+        def get(request, context):
+            reads.append(request)
+            if len(reads) == 2:
+                context.status_code = 500
+                return {'message': 'db down'}
+            return {'description': self.register}
+
+        self.http.get(base.REGISTER, json=get)
+        self.assertRaises(runlock.LockError, self.lock.acquire)
+        self.assertEqual(State(), self.state())
+        self.assertFalse(self.lock.held)
+
+    def test_release_of_a_stale_entry_still_takes_it_out(self):
+        self.lock.acquire()
+        runs = self.state().runs
+        runs[base.RUN_TOKEN][2] -= runlock.STALE_AFTER + 60
+        self.register = State('cheap', runs).dump()
+        self.assertIsNone(self.lock.release())
+        self.assertEqual(State(), self.state())
 
     def test_unreadable(self):
         self.http.get(base.REGISTER, exc=ks_exc.ConnectFailure)

@@ -403,8 +403,10 @@ class TestLockBetweenRuns(command.DeleteCase):
 
         self.http.delete(base.V2 + '/stores/cheap/' + self.iid, text=delete)
         self.mock_store_delete('cheap', second['id'])
-        self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid,
-                                         second['id']))
+        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
+                      + second['id'], json=base.listing(second))  # re-read
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--parallel',
+                                         '1', self.iid, second['id']))
         self.assertEqual([base.store_delete(self.iid)],
                          [s for s in self.sent() if s.startswith('DELETE')])
         self.assertIn('Stopped after 2 image(s), reported above: Another '
