@@ -11,37 +11,33 @@
 # under the License.
 """One lock per run, shared by the runs that free the same store.
 
-Two runs that free *different* stores of one image at the same time can
-both pass Glance's "another copy is left" check and leave the image with
-no data.  Two runs that free the *same* store cannot: each keeps the
-other stores.  So each run that removes anything holds, for as long as
-it runs, a lock that runs freeing the same store share and that keeps out
-runs freeing another store.  Its cost does not grow with the images.
-
-Glance has no compare-and-set, so the lock is Fischer's timed mutual
-exclusion on one register: the ``description`` of the metadata
-definitions namespace :data:`NAMESPACE` (public, protected, made on first
-use; admin only by default).  Its value is
-``{"store": <store id>, "runs": {<token>: [<host>, <pid>, <beat>]}}``
-(beat: the run's clock, seconds since the epoch).
+Two runs that free *different* stores of one image at once can both pass
+Glance's "another copy is left" check and leave it with no data; runs
+that free the *same* store cannot.  So a run holds, while it removes, a
+lock that runs of its store share and runs of other stores wait for.
+Glance has no compare-and-set: the lock is Fischer's timed mutual
+exclusion on the ``description`` of the metadata definitions namespace
+:data:`NAMESPACE` (public, protected, made on first use; admin only by
+default), ``{"store": <id>, "runs": {<token>: [<host>, <pid>, <beat>]}}``
+(beat: the Images API's clock, its ``Date`` header):
 
 1. read it (``GET /v2/metadefs/namespaces/{ns}``), dropping runs whose
    beat is :data:`STALE_AFTER` old; wait while runs of another store are
    left;
 2. write it with this run added (``PUT``), answered within :data:`SETTLE`
    seconds of the read (a later answer is not trusted);
-3. wait :data:`SETTLE` seconds and read it again: the lock is held if it
-   still names this store and this run.
+3. wait :data:`SETTLE` seconds and read it again: held if it still names
+   this store and this run.
 
-The beat is written again the same way every :data:`BEAT` seconds; a run
-sends no DELETE once its last confirmed beat is :data:`LEASE` old, and
-reads the register before each chunk.  Release: write it without this
-run.  Correct while Glance answers a ``PUT`` within :data:`SETTLE`.
+The beat is written the same way every :data:`BEAT` seconds; the register
+is read again right before a DELETE (at most once per :data:`SETTLE`),
+and no DELETE is sent once the last confirmed beat is :data:`LEASE` old.
+Release: write it without this run.  Correct while Glance answers a
+``PUT`` within :data:`SETTLE` and a process is not paused for
+``STALE_AFTER - LEASE`` between its check and its DELETE reaching Glance.
 """
 
-import dataclasses
 import email.utils
-import json
 import os
 import random
 import threading
@@ -53,6 +49,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import lock
+from osc_image_store.engine import register
 
 if ty.TYPE_CHECKING:
     from osc_image_store.sdk import proxy as sdk_proxy
@@ -67,12 +64,14 @@ BEAT = 60.0
 #: Seconds after its last confirmed beat when a run stops removing.
 LEASE = 240.0
 #: Seconds after its beat when another run drops a run from the register.
-STALE_AFTER = 300.0
+STALE_AFTER = register.STALE_AFTER
 #: Characters of a namespace description that Glance keeps: runs that
 #: would make the register longer wait (5 runs fit, whatever the host).
 MAX_LENGTH = 500
 _ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 _DISPLAY = 'osc-image-store: runs removing image data from a store'
+#: The register's value (re-exported).
+State = register.State
 _PATH = '/metadefs/namespaces/' + NAMESPACE
 
 
@@ -82,55 +81,6 @@ class LockError(Exception):
 
 class LockLost(LockError):
     """The register no longer names this run: another run took the lock."""
-
-
-@dataclasses.dataclass
-class State:
-    """The register's value.
-
-    :ivar store: the store the holding runs free, or None (free).
-    :ivar runs: ``{token: [host, pid, beat]}``.
-    """
-
-    store: str | None = None
-    runs: dict[str, list[ty.Any]] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, text: str | None) -> 'State':
-        """Read a register value; an empty one is a free lock.
-
-        :raises: ValueError for a value this command did not write (e.g.
-            edited by hand): nobody can tell who holds the lock then.
-        """
-        if not text:
-            return cls()
-        try:
-            value = json.loads(text)
-            runs = {str(k): list(v) for k, v in value['runs'].items()}
-            if any(len(v) != 3 or not isinstance(v[2], (int, float))
-                   for v in runs.values()):
-                raise ValueError(text)
-            return cls(value.get('store') if runs else None, runs)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ValueError('not a register of this command: %r'
-                             % text[:80]) from exc
-
-    def live(self, now: float) -> 'State':
-        """This state without the runs whose beat is stale at ``now``."""
-        runs = {k: v for k, v in self.runs.items()
-                if now - v[2] <= STALE_AFTER}
-        return State(self.store if runs else None, runs)
-
-    def dump(self) -> str:
-        return json.dumps({'store': self.store, 'runs': self.runs},
-                          sort_keys=True, separators=(',', ':'))
-
-    def describe(self) -> str:
-        """``host:pid (beat HH:MM:SS UTC)`` of each run, for messages."""
-        return ', '.join('%s:%s (last seen %s UTC)' % (
-            v[0], v[1], time.strftime('%Y-%m-%d %H:%M:%S',
-                                      time.gmtime(v[2])))
-            for v in self.runs.values())
 
 
 class RunLock:
@@ -156,9 +106,9 @@ class RunLock:
         self.host = lock.host_name()  # plain ASCII: 5 runs fit
         self.held = False
         self._written = False  # this run's entry may be in the register
-        self._beat_at = 0.0   # monotonic time of the last confirmed beat
-        self._server_now = 0.0  # the Images API's clock at the last read
-        self._seen_at = 0.0   # monotonic time of the last read showing it
+        # Monotonic times of the last confirmed beat and the last read that
+        # showed this run; the Images API's clock at the last read.
+        self._beat_at = self._seen_at = self._server_now = 0.0
         self._mutex = threading.RLock()
 
     def acquire(self) -> None:
@@ -185,24 +135,21 @@ class RunLock:
         while True:
             state, read_at = self._read()
             live = state.live(self._server_now)
-            others = {k: v for k, v in live.runs.items()
-                      if k != self.token}
-            joined = State(self.store, dict(
-                others, **{self.token: [self.host, os.getpid(), 0]}))
-            blocked = others and (live.store != self.store
-                                  or len(joined.dump()) + 10
-                                  > MAX_LENGTH)
+            others = dict(live.runs)
+            others.pop(self.token, None)
+            joined = State(self.store, dict(others, me=[self.host, 1e7, 1e10]))
+            blocked = others and (live.store != self.store or len(
+                joined.dump()) + len(self.token) > MAX_LENGTH)
             if not blocked and self._write_beat(live, read_at):
                 self.held = True
                 return
-            if (blocked and not told and self.wait > 0
-                    and self.on_wait is not None):
+            if blocked and not told and self.wait > 0 and self.on_wait:
                 told = True
-                self.on_wait(
-                    'Waiting up to %d s for other runs of this command, '
-                    'which remove image data from store %s%s: %s.'
-                    % (self.wait, live.store, self._full(live),
-                       live.describe()))
+                self.on_wait('Waiting up to %d s for other runs of this '
+                             'command, which remove image data from store '
+                             '%s%s: %s.' % (self.wait, live.store,
+                                            self._full(live),
+                                            live.describe()))
             if self.stop.is_set():
                 return  # not held: the caller starts nothing
             if time.monotonic() > deadline:
