@@ -103,13 +103,11 @@ class Proxy(_proxy.Proxy):
     ) -> list[resources.Store]:
         """List the cloud's stores (``GET /v2/info/stores[/detail]``).
 
-        :param details: read ``/v2/info/stores/detail``, which adds
-            ``type``, ``weight`` and ``properties`` (admin-only by default).
-        :returns: :class:`~osc_image_store.sdk.resources.Store` list (Glance
-            never lists its internal stores).
+        :param details: read ``/detail`` (adds ``type``, ``weight`` and
+            ``properties``; admin only by default).
+        :returns: :class:`~osc_image_store.sdk.resources.Store` list.
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`
-            on 404; :class:`openstack.exceptions.ForbiddenException` when
-            the caller may not read the detail.
+            on 404; ``openstack.exceptions.ForbiddenException`` (detail).
         """
         base_path = resources.Store.base_path + ('/detail' if details else '')
         try:
@@ -126,9 +124,8 @@ class Proxy(_proxy.Proxy):
     ) -> resources.Store:
         """The store with that ID.
 
-        :param store: a store ID.
-        :param stores: the cloud's stores, when already read (saves
-            ``GET /v2/info/stores``).
+        :param store: a store ID; ``stores``: the cloud's stores, when
+            already read (else ``GET /v2/info/stores``).
         :returns: :class:`~osc_image_store.sdk.resources.Store`.
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`,
             :class:`~osc_image_store.sdk.exceptions.StoreNotFound`,
@@ -168,8 +165,7 @@ class Proxy(_proxy.Proxy):
         leaves hidden images out of a plain listing).
 
         :param image_ids: image IDs (UUIDs).
-        :returns: ``{image_id: Image}`` for the images that exist and are
-            visible; the others are left out.
+        :returns: ``{image_id: Image}`` of the images found (visible).
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
             before any request; openstacksdk exceptions on errors.
         """
@@ -244,16 +240,13 @@ class Proxy(_proxy.Proxy):
     ) -> ty.Iterator[resources.Image]:
         """Every image visible to the caller that lists a store.
 
-        Streams the pages of ``GET /v2/images?limit=...`` (Glance has no
-        store filter, so images are filtered here on their ``stores``),
-        once for ordinary and once for hidden images (``os_hidden``).
-        Memory does not grow with the number of images.  A listing does
-        not tag locations that lack a store ID; only a single-image read
-        does.
+        Streams the pages of ``GET /v2/images?limit=...``, for ordinary and
+        hidden images (``os_hidden``), filtered here on ``stores`` (Glance
+        has no store filter; a listing does not tag locations that lack a
+        store ID, only a single-image read does).  Memory does not grow.
 
-        :param store: a store ID.
-        :param owner: only images of this project ID.
-        :param page_size: images per page.
+        :param store: a store ID; ``owner``: only images of this project
+            ID; ``page_size``: images per page.
         :returns: an iterator of :class:`~osc_image_store.sdk.resources.Image`.
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`.
         """
@@ -308,13 +301,10 @@ class Proxy(_proxy.Proxy):
     ) -> None:
         """Set one property with ``PATCH /v2/images/{id}`` (op ``add``).
 
-        Glance answers 200 whether or not the property existed (``add``
-        replaces), and a save writes back every attribute it read, so this
-        is no compare-and-set.
+        200 whether or not it existed (``add`` replaces): no compare-and-set.
 
         :param image: an image ID or resource.
-        :param name: the property name.
-        :param value: its value (a string).
+        :param name: the property name; ``value``: a string.
         :raises: openstacksdk ``HttpException`` subclasses on errors.
         """
         self._patch_image(
@@ -325,19 +315,15 @@ class Proxy(_proxy.Proxy):
     ) -> None:
         """Remove one property with ``PATCH /v2/images/{id}`` (``remove``).
 
-        :param image: an image ID or resource.
-        :param name: the property name.
-        :raises: :class:`openstack.exceptions.ConflictException` (409) when
-            the image has no such property; other ``HttpException``
-            subclasses on errors.
+        :param image: an image ID or resource; ``name``: the property.
+        :raises: ``openstack.exceptions.ConflictException`` (409) when the
+            image has no such property; ``HttpException`` on other errors.
         """
         self._patch_image(image, [{'op': 'remove', 'path': '/' + name}])
 
     def _patch_image(self, image: str | resources.Image,
                      operations: list[dict[str, str]]) -> None:
-        # The answer (the whole image) is not turned into a resource: a
-        # lock write does not need it, and building one costs more CPU
-        # than the request.
+        # The answer (the whole image) is not needed: no resource is built.
         image_id = _image_id(image)
         response = self.patch('/images/%s' % image_id, json=operations,
                               headers={'Content-Type': _PATCH_TYPE})
@@ -382,12 +368,10 @@ class Proxy(_proxy.Proxy):
     def read_first_byte(self, image: str | resources.Image) -> int:
         """Read one byte of an image's data.
 
-        Sends ``GET /v2/images/{image_id}/file`` with ``Range: bytes=0-0``.
-        Glance answers 206 (or 200) with data when a copy can be read, 204
-        when the image has no data, and 416 for an intact 0-byte image.
-        Stores that cannot read a range (``http``) make Glance answer 400:
-        the download is then sent without ``Range`` and closed after the
-        first byte.
+        ``GET /v2/images/{image_id}/file`` with ``Range: bytes=0-0``: 206
+        (or 200) with data when a copy can be read, 204 without data, 416
+        for an intact 0-byte image; 400 when the store cannot read a range
+        (``http``): then a plain download, closed after the first byte.
 
         :param image: an image ID or resource.
         :returns: the HTTP status code, or 0 when a 200/206 answer carried
