@@ -207,16 +207,13 @@ class Proxy(_proxy.Proxy):
     def resolve_image(self, name_or_id: str) -> resources.Image:
         """Find the one image with that ID or name.
 
-        A UUID is read with ``GET /v2/images/{id}``; anything else (or a
-        UUID that no image has as ID) is looked up with
-        :meth:`find_images_by_name`.
+        A UUID is read with ``GET /v2/images/{id}``; anything else (or an
+        unknown UUID) goes to :meth:`find_images_by_name`.
 
         :param name_or_id: an image name or ID.
         :returns: :class:`~osc_image_store.sdk.resources.Image`.
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`,
-            :class:`~osc_image_store.sdk.exceptions.ImageNotFound`,
-            :class:`~osc_image_store.sdk.exceptions.AmbiguousImage`
-            (with the matching IDs).
+            ``ImageNotFound``, ``AmbiguousImage`` (with the matching IDs).
         """
         identifiers.check_image_name_or_id(name_or_id)
         if identifiers.is_uuid(name_or_id):
