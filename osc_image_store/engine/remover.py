@@ -56,16 +56,14 @@ _Slot = list
 class Remover(steps.Steps):
     """Removes images' data from one store; see the module docstring.
 
-    :param proxy: an :class:`osc_image_store.sdk.proxy.Proxy`.
-    :param store: the store ID.
-    :param options: :class:`Options`.
+    :param proxy: an :class:`osc_image_store.sdk.proxy.Proxy`; ``store``:
+        the store ID; ``options``: :class:`Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
         started; what is in flight finishes and is reported.
-    :param on_wait: called with a sentence when the run waits for other
-        runs' lock.
+    :param on_wait: called with a sentence about the lock between runs
+        (a wait, or why it is kept).
     :ivar not_started: some images were not started because of ``stop``.
-    :ivar halted: why the run stopped removing (the lock between runs was
-        lost), or None.
+    :ivar halted: why the run stopped removing (lock lost), or None.
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     """
 
@@ -85,6 +83,7 @@ class Remover(steps.Steps):
         self.runlock: runlock.RunLock | None = None
         self.on_wait = on_wait
         self.halted: str | None = None
+        self.unheld: list[str] = []  # unknown outcomes without a hold
         self._lock_tried = False
         self._given = 0  # rows given out
         self._interrupted = False
@@ -189,13 +188,20 @@ class Remover(steps.Steps):
                 self.halted = str(exc)  # copies not started are cancelled
 
     def _release_run_lock(self) -> None:
-        if self.runlock is not None:
+        say = self.on_wait or (lambda text: None)
+        if self.runlock is not None and self.unheld:
+            say('This run keeps the lock between runs: %d image(s) whose '
+                'removal may still happen got no hold (%s). Runs of other '
+                'stores wait until it lapses, %d minutes after this run\'s '
+                'last beat.' % (len(self.unheld), ', '.join(self.unheld),
+                                runlock.STALE_AFTER // 60))
+        elif self.runlock is not None:
             error = self.runlock.release()
-            if error is not None and self.on_wait is not None:
-                self.on_wait('This run could not take itself out of the '
-                             'lock between runs (%s); other runs ignore it '
-                             '%d minutes after its last beat.'
-                             % (error, runlock.STALE_AFTER // 60))
+            if error is not None:
+                say('This run could not take itself out of the lock '
+                    'between runs (%s); other runs ignore it %d minutes '
+                    'after its last beat.' % (error,
+                                              runlock.STALE_AFTER // 60))
 
     def interrupted_rows(self) -> list[results.Removal]:
         """Rows still held when the batch was torn down (second Ctrl-C).

@@ -125,9 +125,14 @@ class RunLock:
         with self._mutex:
             try:
                 self._acquire()
-            except LockError:
-                self.release()  # what this run may have written
-                raise
+            except LockError as exc:
+                error = self.release()  # what this run may have written
+                if error is None:
+                    raise
+                raise LockError('%s This run could not take itself out of '
+                                'it either (%s): other runs ignore it %d '
+                                'minutes after its last beat.' % (
+                                    exc, error, STALE_AFTER // 60)) from exc
 
     def _acquire(self) -> None:
         deadline = time.monotonic() + self.wait
@@ -208,6 +213,9 @@ class RunLock:
                 return
             try:
                 state, read_at = self._read()
+            except LockLost:
+                self.held = False  # a value this command did not write
+                raise
             except LockError:
                 return  # not readable now: the beat's lease decides
             try:
@@ -302,7 +310,8 @@ class RunLock:
                     'not write (%s), so nobody can tell which runs hold '
                     'it; nothing more is removed. Once no run of this '
                     'command is active, reset it with "openstack image '
-                    'metadef namespace set --description \'%s\' %s".'
+                    'metadef namespace set --public --protected '
+                    '--description \'%s\' %s".'
                     % (exc, State().dump(), NAMESPACE)) from exc
         raise LockError(self._unusable('read', 'not found after creation'))
 

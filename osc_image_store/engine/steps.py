@@ -78,6 +78,7 @@ class Steps:
     lock: lock_mod.Lock
     runlock: runlock.RunLock | None
     halted: str | None
+    unheld: list[str]
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
@@ -121,9 +122,11 @@ class Steps:
         error = lock_mod.mark(self.proxy, self.lock, image_id)
         if error is None:
             return ''
-        return (' The hold could not be written (%s): no run of this '
-                'command is kept from removing another copy of it, so '
-                'check it before any other removal.' % error)
+        self.unheld.append(image_id)  # the run's own lock must stay then
+        return (' The hold could not be written (%s): this run keeps the '
+                'lock between runs (it lapses %d minutes after its last '
+                'beat) instead; check the image before any other removal.'
+                % (error, runlock.STALE_AFTER // 60))
 
     def _remove(self, images: list[resources.Image], chunk: Chunk,
                 pool: futures.Executor) -> None:

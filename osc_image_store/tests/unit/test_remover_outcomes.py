@@ -18,6 +18,7 @@ import time
 from keystoneauth1 import exceptions as ks_exc
 
 from osc_image_store.engine import results
+from osc_image_store.engine import runlock
 from osc_image_store.tests.unit import base
 
 Removal = results.Removal
@@ -62,8 +63,12 @@ class TestAfterTheDelete(base.EngineCase):
         """No PATCH at all: no hold written, none removed."""
         self.assertEqual([], self.patches())
 
-    def assert_held(self):
-        """One PATCH: this run's hold, written after the read-back."""
+    def assert_held(self, written=True):
+        """One PATCH: this run's hold, written after the read-back.
+
+        When it could not be written, the run keeps the lock between runs
+        (no release at the end).
+        """
         patches = self.patches()
         self.assertEqual(1, len(patches), patches)
         [operation] = patches[0]
@@ -76,7 +81,12 @@ class TestAfterTheDelete(base.EngineCase):
         sent = self.sent()
         self.assertLess(sent.index(base.store_delete(self.iid)),
                         sent.index(base.add_lock(self.iid)))
-        self.assertEqual(base.UNLOCK, sent[-2:])
+        if written:
+            self.assertEqual(base.UNLOCK, sent[-2:])
+        else:
+            self.assertEqual(base.add_lock(self.iid), sent[-1])
+            self.assertEqual(base.RUN_TOKEN, list(runlock.State.parse(
+                self.register).runs)[0])
 
     # -- success -----------------------------------------------------------
 
@@ -279,7 +289,7 @@ class TestAfterTheDelete(base.EngineCase):
         row = self.row()
         self.assertEqual(('unknown', remaining),
                          (row.result, row.remaining_stores))
-        self.assert_held()
+        self.assert_held(written=hold is None)
         self.assertEqual(1, len(self.deletes()))
         self.assertNotIn(base.read_byte(self.iid), self.sent())
         if hold is None:
@@ -326,8 +336,9 @@ class TestAfterTheDelete(base.EngineCase):
                       row.reason)
         self.assertIn('modify_image', row.reason)
         self.assertTrue(row.reason.endswith(
-            '): no run of this command is kept from removing another copy '
-            'of it, so check it before any other removal.'), row.reason)
+            '): this run keeps the lock between runs (it lapses 5 minutes '
+            'after its last beat) instead; check the image before any other '
+            'removal.'), row.reason)
 
     def test_unknown_on_a_stale_hold_writes_a_new_one(self):
         # Another run's hold, 16 minutes old: it does not block, and after

@@ -213,8 +213,9 @@ class TestRunLock(base.TestCase):
         self.register = 'set by hand'
         error = self.assertRaises(runlock.LockLost, self.lock.acquire)
         self.assertIn("holds a value this command did not write", str(error))
-        self.assertIn('openstack image metadef namespace set --description '
-                      '\'{"runs":{},"store":null}\' osc-image-store-removals',
+        self.assertIn('openstack image metadef namespace set --public '
+                      '--protected --description \'{"runs":{},"store":null}\''
+                      ' osc-image-store-removals',
                       str(error))
         self.assertEqual(['GET ' + NS], self.sent())
         self.assertEqual('set by hand', self.register)
