@@ -112,10 +112,8 @@ class Remover(steps.Steps):
         :returns: an iterator of :class:`~osc_image_store.engine.results.
             Removal`, one per distinct image, in input order.
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
-            :class:`~osc_image_store.sdk.exceptions.StoreNotFound` or
-            :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier` (for
-            the store, or a ``copy_to`` store that is the same or
-            read-only) before any image;
+            ``StoreNotFound`` or ``InvalidIdentifier`` (the store, or a
+            ``copy_to`` store that is the same or read-only) first;
             :class:`~osc_image_store.engine.runlock.LockError` when the
             lock between runs (taken before the first images are read)
             cannot be taken; an error of ``images`` itself after the rows
