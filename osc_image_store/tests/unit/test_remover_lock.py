@@ -27,13 +27,17 @@ def other_run(store='fast', age=0.0):
     return runlock.State(store, {'other': ['web2', 9, time.time() - age]})
 
 
-class TestRunLockInTheEngine(base.EngineCase):
+class EngineCase(base.EngineCase):
 
     def listings(self, *answers):
+        """The listing of ``self.iid`` answers these bodies, in order."""
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [a if 'status_code' in a else {'json': base.listing(a)}
              for a in answers])
+
+
+class TestRunLockInTheEngine(EngineCase):
 
     def test_taken_before_the_first_read_and_released_at_the_end(self):
         self.mock_chunk(self.body)
@@ -237,13 +241,7 @@ class TestNothingSentAfterTheLast(base.EngineCase):
                          self.sent_deletes())
 
 
-class TestHolds(base.EngineCase):
-
-    def listings(self, *answers):
-        self.http.get(
-            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
-            [a if 'status_code' in a else {'json': base.listing(a)}
-             for a in answers])
+class TestHolds(EngineCase):
 
     def test_live_hold_of_another_run_refused_at_once(self):
         since = time.time() - 60
