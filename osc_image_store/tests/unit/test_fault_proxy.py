@@ -15,6 +15,7 @@ Loopback only: a threaded HTTP server in the test process stands for
 Glance, and records what reached it.
 """
 
+from concurrent import futures
 import http.server
 import threading
 import time
@@ -191,6 +192,25 @@ class TestFaultProxy(testtools.TestCase):
         self.assertEqual([], self.upstream.log)
         time.sleep(1.2)  # then the proxy forwards it anyway
         self.assertEqual([('DELETE', '/thing')], self.upstream.log)
+
+    def test_pair_deletes_holds_the_first_until_the_second(self):
+        self.proxy.pair_deletes(30)
+        url = self.proxy.url + '/v2/stores/%s/img'
+        with futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(self.session.delete, url % 'a', timeout=60)
+            time.sleep(0.3)
+            self.assertEqual([], self.upstream.log)  # held
+            second = pool.submit(self.session.delete, url % 'b', timeout=60)
+            self.assertEqual((204, 204), (first.result().status_code,
+                                          second.result().status_code))
+        self.assertEqual({('DELETE', '/v2/stores/a/img'),
+                          ('DELETE', '/v2/stores/b/img')},
+                         set(self.upstream.log))
+
+    def test_pair_deletes_alone_goes_after_the_wait(self):
+        self.proxy.pair_deletes(0.2)
+        self.session.delete(self.proxy.url + '/v2/stores/a/img', timeout=10)
+        self.assertEqual([('DELETE', '/v2/stores/a/img')], self.upstream.log)
 
     def test_stop_ends_delays(self):
         self.proxy.delay_response(30)

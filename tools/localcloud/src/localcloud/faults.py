@@ -55,7 +55,8 @@ class Rule:
     """One fault: what to do with matching requests.
 
     :ivar action: ``delay_request``, ``delay_response``,
-        ``drop_after_forward``, ``status`` or ``status_after_forward``.
+        ``drop_after_forward``, ``status``, ``status_after_forward`` or
+        ``pair``.
     :ivar hits: how many requests it has applied to.
     """
 
@@ -129,6 +130,7 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
+        self._pairs: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self._server: http.server.ThreadingHTTPServer | None = None
 
@@ -219,6 +221,17 @@ class FaultProxy:
         return self._add('status_after_forward', method, path, count,
                          code=code, body=_bytes(body))
 
+    def pair_deletes(self, seconds: float, count: int | None = None) -> Rule:
+        """Hold store DELETEs of one image until another one comes.
+
+        Each ``DELETE /v2/stores/<store>/<image>`` waits until a DELETE of
+        the same image comes through this proxy, or ``seconds`` pass; then
+        both are forwarded together.  Makes two clients' removals of one
+        image meet on the server (a race that timing alone rarely hits).
+        """
+        return self._add('pair', 'DELETE', r'^/v2/stores/[^/]+/[^/?]+$',
+                         count, seconds=seconds)
+
     def clear(self) -> None:
         """Drop every rule."""
         with self._lock:
@@ -232,6 +245,20 @@ class FaultProxy:
                     rule.hits += 1
                     return rule
         return None
+
+    def _meet(self, key: str, seconds: float) -> None:
+        """Wait for another request with ``key`` (``seconds`` at most)."""
+        with self._lock:
+            other = self._pairs.pop(key, None)
+            if other is None:
+                mine = self._pairs[key] = threading.Event()
+        if other is not None:
+            other.set()
+            return
+        mine.wait(seconds)
+        with self._lock:
+            if self._pairs.get(key) is mine:
+                del self._pairs[key]
 
     def _record(self, seen: Seen) -> None:
         with self._lock:
@@ -266,6 +293,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if action == 'delay_request' and self.proxy._stopping.wait(
                 rule.seconds):
             return
+        if action == 'pair':
+            self.proxy._meet(path.rsplit('/', 1)[1], rule.seconds)
         upstream = http.client.HTTPConnection(*self.proxy.upstream,
                                               timeout=self.proxy.timeout)
         try:
