@@ -116,11 +116,6 @@ class Lock:
         value = image.get_property(PROPERTY)
         return Holder.parse(value) if value else None
 
-    def is_mine(self, image: resources.Image) -> bool:
-        """Whether the image's hold carries this run's token."""
-        holder = self.holder(image)
-        return holder is not None and holder.token == self.token
-
     def blocks(self, image: resources.Image,
                now: float | None = None) -> Holder | None:
         """Another run's live hold on the image, if any."""

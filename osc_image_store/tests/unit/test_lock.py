@@ -66,18 +66,17 @@ class TestLock(testtools.TestCase):
     def test_no_lock(self):
         mine = lock.Lock('tok')
         self.assertIsNone(mine.blocks(self.image()))
-        self.assertFalse(mine.is_mine(self.image()))
 
     def test_own_lock(self):
         mine = lock.Lock('tok')
         image = self.image(mine.value())
-        self.assertTrue(mine.is_mine(image))
+        self.assertEqual(mine.token, mine.holder(image).token)
         self.assertIsNone(mine.blocks(image))
 
     def test_live_lock_of_another_run_blocks(self):
         mine = lock.Lock('tok')
         image = self.image('other web1 7 %d' % (time.time() - 60))
-        self.assertFalse(mine.is_mine(image))
+        self.assertNotEqual(mine.token, mine.holder(image).token)
         holder = mine.blocks(image)
         self.assertEqual(('other', 'web1:7'), (holder.token, holder.owner))
 
@@ -86,7 +85,7 @@ class TestLock(testtools.TestCase):
         image = self.image('other web1 7 1000')
         self.assertIsNone(mine.blocks(image, now=1000.0 + 901))
         self.assertIsNotNone(mine.blocks(image, now=1000.0 + 899))
-        self.assertFalse(mine.is_mine(image))
+        self.assertNotEqual(mine.token, mine.holder(image).token)
 
     def test_unreadable_lock_blocks(self):
         self.assertEqual(lock.Holder(None, 'by hand', None),
