@@ -84,7 +84,6 @@ class Remover(steps.Steps):
         self.on_wait = on_wait
         self.halted: str | None = None
         self.unheld: list[str] = []  # unknown outcomes without a hold
-        self._lock_tried = False
         self._given = 0  # rows given out
         self._interrupted = False
         self.not_started = False
@@ -323,8 +322,7 @@ class Remover(steps.Steps):
             try:  # before the read DELETEs rest on
                 if self.runlock.held:
                     self.runlock.check()
-                elif not self._lock_tried:  # the first images: take it
-                    self._lock_tried = True
+                else:  # the first images: take it
                     self.runlock.acquire()  # unheld if stopped meanwhile
             except runlock.LockError as exc:
                 if not self.runlock.held and not self._given:

@@ -268,6 +268,27 @@ class TestCase(testtools.TestCase):
         return self.http.delete(url, [self._answer(a)
                                       for a in answers or (204,)])
 
+    def set_register(self, state):
+        """What the lock's register holds from now on (a State)."""
+        self.register = state.dump()
+
+    def mock_slow_delete(self, image_id, seconds, then=None,
+                         store='cheap'):
+        """A store DELETE answered 204 after ``seconds`` (test clock).
+
+        :param then: called just before the answer (e.g. another run
+            takes the lock meanwhile).
+        """
+        def answer(request, context):
+            self.clock.sleep(seconds)
+            if then is not None:
+                then()
+            context.status_code = 204
+            return ''
+
+        return self.http.delete('%s/stores/%s/%s' % (V2, store, image_id),
+                                text=answer)
+
     def mock_file(self, image_id, status=206, content=b'x'):
         """The one-byte read GET /v2/images/{id}/file."""
         return self.http.get('%s/images/%s/file' % (V2, image_id),

@@ -193,11 +193,7 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.mock_chunk(self.body)
         self.mock_chunk(other)
 
-        def slow(request, context):
-            self.clock.sleep(base.SETTLE + 0.5)
-            return ''
-        self.mock_store_delete('cheap', self.iid,
-                               {'status_code': 204, 'text': slow})
+        self.mock_slow_delete(self.iid, base.SETTLE + 0.5)
         rows = self.run_engine([self.iid, other['id']], chunk_size=1)
         self.assertEqual(['removed', 'removed'], [r.result for r in rows])
         # The register is read before the chunk's read, so that the
@@ -216,11 +212,7 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.mock_chunk(self.body)
         self.mock_chunk(other)
 
-        def slow(request, context):
-            self.clock.sleep(runlock.BEAT + 1)
-            return ''
-        self.mock_store_delete('cheap', self.iid,
-                               {'status_code': 204, 'text': slow})
+        self.mock_slow_delete(self.iid, runlock.BEAT + 1)
         rows = self.run_engine([self.iid, b], chunk_size=1)
         self.assertEqual(['removed', 'removed'], [r.result for r in rows])
         self.assertEqual(
@@ -238,11 +230,7 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
             base.V2 + '/images?os_hidden=false&id=in:%s,%s' % (b, c),
             json=base.listing(*bodies[1:]))
 
-        def slow(request, context):
-            self.clock.sleep(1.5)
-            return ''
-        self.mock_store_delete('cheap', a, {'status_code': 204,
-                                            'text': slow})
+        self.mock_slow_delete(a, 1.5)
         rows = self.run_engine([a, b, c], parallel=1)
         self.assertEqual(['removed'] * 3, [r.result for r in rows])
         self.assertEqual(1, again.call_count)
@@ -266,12 +254,8 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
                       + ','.join(every[15:]), json=base.listing(*bodies[15:]))
 
-        def slow(request, context):
-            self.clock.sleep(0.07)
-            return ''
         for image_id in every:
-            self.mock_store_delete('cheap', image_id,
-                                   {'status_code': 204, 'text': slow})
+            self.mock_slow_delete(image_id, 0.07)
         rows = self.run_engine(every, parallel=1)
         self.assertEqual(['removed'] * 24, [r.result for r in rows])
         self.assertEqual(
@@ -309,11 +293,7 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                       json=base.listing(base.with_stores(
                           self.body, 'fast', 'archive')))
 
-        def slow(request, context):
-            self.clock.sleep(1.5)
-            return ''
-        self.mock_store_delete('cheap', a, {'status_code': 204,
-                                            'text': slow})
+        self.mock_slow_delete(a, 1.5)
         self.mock_file(a)
         start = self.clock.now
         rows = self.run_engine([a, b], parallel=1)

@@ -117,16 +117,9 @@ class TestRunLockInTheEngine(EngineCase):
         self.listings_of_second = self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + second['id'],
             json=base.listing(second))
-        deletes = []
-
-        def delete(request, context):
-            deletes.append(request)
-            self.clock.sleep(base.SETTLE + 0.5)  # later reads go out again
-            self.register = other_run().dump()
-            context.status_code = 204
-            return ''
-
-        self.http.delete(base.V2 + '/stores/cheap/' + self.iid, text=delete)
+        # Later reads go out again; meanwhile another run takes the lock.
+        self.mock_slow_delete(self.iid, base.SETTLE + 0.5,
+                              then=lambda: self.set_register(other_run()))
         rows = self.run_engine([self.iid, second['id']], chunk_size=1)
         self.assertEqual(['removed', 'failed'], [r.result for r in rows])
         self.assertIn('Another run took the lock between runs (web2:9',
@@ -142,12 +135,7 @@ class TestRunLockInTheEngine(EngineCase):
         bodies = [base.image_body('i%d' % n) for n in range(3)]
         self.mock_chunk(*bodies)
         for body in bodies:
-            def delete(request, context):
-                self.clock.sleep(runlock.BEAT / 2)
-                context.status_code = 204
-                return ''
-            self.http.delete(base.V2 + '/stores/cheap/' + body['id'],
-                             text=delete)
+            self.mock_slow_delete(body['id'], runlock.BEAT / 2)
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + ','.join(
             b['id'] for b in bodies[1:]), json=base.listing(*bodies[1:]))
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
@@ -167,14 +155,8 @@ class TestRunLockInTheEngine(EngineCase):
         bodies = [base.image_body('i%d' % n) for n in range(2)]
         self.mock_chunk(*bodies)
 
-        def delete(request, context):
-            self.clock.sleep(runlock.LEASE + 1)
-            self.http.get(base.REGISTER, exc=ks_exc.ConnectFailure)
-            context.status_code = 204
-            return ''
-
-        self.http.delete(base.V2 + '/stores/cheap/' + bodies[0]['id'],
-                         text=delete)
+        self.mock_slow_delete(bodies[0]['id'], runlock.LEASE + 1, then=(
+            lambda: self.http.get(base.REGISTER, exc=ks_exc.ConnectFailure)))
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
                       + bodies[0]['id'], json=base.listing(
                           base.with_stores(bodies[0], 'fast')))
@@ -196,12 +178,7 @@ class TestNothingSentAfterTheLast(base.EngineCase):
         self.mock_chunk(*self.bodies)
         first, second = (b['id'] for b in self.bodies)
 
-        def slow(request, context):
-            self.clock.sleep(1.5)  # the chunk's read gets too old
-            context.status_code = 204
-            return ''
-
-        self.http.delete(base.V2 + '/stores/cheap/' + first, text=slow)
+        self.mock_slow_delete(first, 1.5)  # the chunk's read gets too old
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + first,
                       json=base.listing(base.with_stores(self.bodies[0],
                                                          'fast')))

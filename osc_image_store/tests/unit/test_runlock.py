@@ -171,17 +171,21 @@ class TestRunLock(base.TestCase):
         self.assertRaises(runlock.LockError, self.lock.acquire)
         self.assertFalse(self.lock.held)
 
-    def first_read_not_found(self):
+    def read_fails(self, nth, status, message):
+        """The ``nth`` read of the register answers ``status``."""
         reads = []
 
         def get(request, context):
             reads.append(request)
-            if len(reads) == 1:
-                context.status_code = 404
-                return {'message': 'Namespace not found'}
+            if len(reads) == nth:
+                context.status_code = status
+                return {'message': message}
             return {'description': self.register}
 
         self.http.get(base.REGISTER, json=get)
+
+    def first_read_not_found(self):
+        self.read_fails(1, 404, 'Namespace not found')
 
     def test_namespace_made_on_first_use(self):
         self.first_read_not_found()
@@ -243,16 +247,7 @@ class TestRunLock(base.TestCase):
     def test_failed_acquire_takes_its_write_out(self):
         # The confirming read fails after the write landed: the entry is
         # taken out again, so that it keeps no other run waiting.
-        reads = []
-
-        def get(request, context):
-            reads.append(request)
-            if len(reads) == 2:
-                context.status_code = 500
-                return {'message': 'db down'}
-            return {'description': self.register}
-
-        self.http.get(base.REGISTER, json=get)
+        self.read_fails(2, 500, 'db down')
         self.assertRaises(runlock.LockError, self.lock.acquire)
         self.assertEqual(State(), self.state())
         self.assertFalse(self.lock.held)

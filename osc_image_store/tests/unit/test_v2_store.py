@@ -395,13 +395,8 @@ class TestLockBetweenRuns(command.DeleteCase):
                       % (self.iid, second['id']),
                       json=base.listing(self.body, second))
 
-        def delete(request, context):
-            self.clock.sleep(base.SETTLE + 0.5)
-            self.register = self.other.dump()
-            context.status_code = 204
-            return ''
-
-        self.http.delete(base.V2 + '/stores/cheap/' + self.iid, text=delete)
+        self.mock_slow_delete(self.iid, base.SETTLE + 0.5,
+                              then=lambda: self.set_register(self.other))
         self.mock_store_delete('cheap', second['id'])
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
                       + second['id'], json=base.listing(second))  # re-read
