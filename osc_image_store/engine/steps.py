@@ -203,11 +203,16 @@ class Steps:
             if item.row is not None or self.stop.is_set() or self.halted:
                 return
             if self.runlock is not None:  # right before the DELETE
+                started = time.monotonic()
                 try:  # its beat renewed when due, never older than LEASE
                     self.runlock.check()
                 except runlock.LockError as exc:
                     self.halted = str(exc)
                     return
+                if time.monotonic() - started >= self.options.settle:
+                    self._refresh(work)  # a renewal waited: read again
+                    if item.row is not None:
+                        return
             image = item.before
             chunk.sent.add(image.id)  # in flight from here on
             item.sent = True

@@ -150,11 +150,16 @@ class TestRunLockInTheEngine(EngineCase):
         self.assertLess(puts[1], third)
         self.assertGreater(puts[1], self.sent().index(
             base.store_delete(bodies[1]['id'])))
+        # The renewal waited its settle time: the third image is read
+        # again after it, right before its DELETE.
+        self.assertEqual([base.listing_of(bodies[2]['id']),
+                          base.store_delete(bodies[2]['id'])],
+                         self.sent()[third - 1:third + 1])
+        self.assertGreater(third - 1, puts[1])
 
     def test_lease_ran_out_no_more_deletes(self):
         bodies = [base.image_body('i%d' % n) for n in range(2)]
         self.mock_chunk(*bodies)
-
         self.mock_slow_delete(bodies[0]['id'], runlock.LEASE + 1, then=(
             lambda: self.http.get(base.REGISTER, exc=ks_exc.ConnectFailure)))
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
