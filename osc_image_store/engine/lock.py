@@ -9,158 +9,256 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""A per-image hold left after a removal whose outcome is unknown.
+"""Image locks: one metadata definitions tag per image, named by its ID.
 
-A store DELETE that timed out, dropped its connection or got a 5xx may
-still be carried out by Glance later, and a 204 that leaves the store
-listed may hide a ghost copy.  Until the image shows what happened, no
-run may remove another copy of it on a read that predates that late
-effect.  So the run writes the image property ``osc_image_store_lock =
-<token> <host> <pid> <epoch>`` (``PATCH`` op ``add``) and leaves it:
-every run refuses an image that carries a hold younger than
-:data:`STALE_AFTER`, and removes an older one after removing a copy.
-Runs themselves are kept apart by :mod:`~osc_image_store.engine.runlock`.
+Two runs that free *different* stores of one image at once can both pass
+Glance's "another copy is left" check and leave the image with no data.
+So a run locks each image before its last read before the store DELETE,
+and unlocks it once the read-back has settled the outcome.  The lock is
+the tag ``<image ID>`` in the metadata definitions namespace
+:data:`NAMESPACE` (private: admin only; unprotected, so tags can be
+deleted; made on first use).  Creating a tag is Glance's atomic
+test-and-set (tags are unique per namespace): of two runs, exactly one
+gets 201.  No clock, lease or takeover is involved: a tag stays until
+the run that made it deletes it, or an operator does
+(:func:`clear_command`).
+
+An image whose removal had an unknown or unverified outcome keeps its
+tag: Glance may still carry the DELETE out, or the image may list a copy
+that has no data, so no run may remove another copy of it until an
+operator has checked it and cleared the lock.
 """
 
-import dataclasses
-import os
-import re
-import socket
-import time
+import datetime
 import typing as ty
-import uuid
 
-from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import outcome
+from osc_image_store.sdk import identifiers
+from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
-if ty.TYPE_CHECKING:
-    from osc_image_store.sdk import proxy as sdk_proxy
+#: The namespace whose tags lock images (see the module docstring).
+NAMESPACE = sdk_proxy.LOCK_NAMESPACE
+_DISPLAY = 'osc-image-store: images whose data is being removed'
+_DESCRIPTION = ('Locks of "openstack image store delete": a tag named by an '
+                'image ID while a run removes that image\'s data from a '
+                'store. Clear one with "openstack image store lock delete '
+                '<image-id>" once no run works on it.')
+_ERRORS = outcome.REQUEST_ERRORS
 
-#: The image property that carries a hold.
-PROPERTY = 'osc_image_store_lock'
-#: Errors of one request (openstacksdk and keystoneauth).
-_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
-#: Seconds after which a hold no longer stops a removal.
-STALE_AFTER = 15 * 60
+
+class LockError(Exception):
+    """Image locks cannot be taken at all (e.g. 403: not admin)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Holder:
-    """Who wrote an image's hold, from the property's value.
+def clear_command(image_ids: ty.Iterable[str]) -> str:
+    """The command that clears the locks of images.
 
-    :ivar token: the holding run's random token (None if unparsable).
-    :ivar owner: ``host:pid`` of the holder, for messages.
-    :ivar since: when it was written, seconds since the epoch (or None).
+    :param image_ids: image IDs.
+    :returns: ``openstack image store lock delete <id> [<id> ...]``.
+    """
+    return 'openstack image store lock delete ' + ' '.join(image_ids)
+
+
+def since(tag: ty.Any) -> str:
+    """When a lock tag was made, for messages (``... UTC``, or ``?``)."""
+    value = getattr(tag, 'created_at', None)
+    if not value:
+        return 'an unknown time'
+    try:
+        when = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
+    except ValueError:
+        return str(value)[:40]
+    return when.strftime('%Y-%m-%d %H:%M:%S UTC')
+
+
+class ImageLocks:
+    """The image locks held by one run.
+
+    :param proxy: the SDK proxy (its metadef tag calls).
+    :ivar held: IDs of the images this run has locked and not released.
     """
 
-    token: str | None
-    owner: str
-    since: float | None
+    def __init__(self, proxy: sdk_proxy.Proxy):
+        self.proxy = proxy
+        self.held: set[str] = set()
 
-    @classmethod
-    def parse(cls, value: str) -> 'Holder':
-        """Read a hold value written by :meth:`Lock.value`.
+    def take(self, image_ids: ty.Sequence[str],
+             ) -> tuple[list[str], dict[str, ty.Any]]:
+        """Lock the images that no other run has locked.
 
-        :param value: the property value.
-        :returns: the holder; an unreadable value gives token None.
+        One ``POST .../tags`` (``X-Openstack-Append: True``) for all of
+        them: 201 locks them all in one transaction.  On 409 (one is
+        locked), ``GET .../tags`` tells which, and the others are locked
+        the same way (one by one, ``POST .../tags/{id}``, if that races
+        again).  On 404 the namespace is made (``POST
+        /v2/metadefs/namespaces``; 409: another run made it).
+
+        :param image_ids: image IDs; those this run holds are left alone.
+        :returns: ``(locked, busy)``: the IDs this call locked, and
+            ``{image_id: tag or None}`` for those locked by another run
+            (or by a request of this one that got no answer).
+        :raises: :class:`LockError` when the namespace cannot be used
+            (403, a 4xx other than 404 and 409): nothing is locked then.
         """
-        parts = value.split()
+        wanted = [i for i in dict.fromkeys(image_ids) if i not in self.held]
+        if not wanted:
+            return [], {}
+        busy: dict[str, ty.Any] = {}
         try:
-            token, host, pid, since = parts
-            return cls(token, '%s:%s' % (host, pid), float(since))
-        except ValueError:
-            return cls(None, value[:60], None)
+            if len(wanted) > 1:
+                try:
+                    self._append(wanted)
+                    return self._got(wanted), {}
+                except sdk_exc.ConflictException:
+                    tags = {t.name: t for t in self.proxy.metadef_tags(
+                        NAMESPACE)}
+                    busy = {i: tags[i] for i in wanted if i in tags}
+                    wanted = [i for i in wanted if i not in tags]
+                    if len(wanted) > 1:
+                        try:
+                            self._append(wanted)
+                            return self._got(wanted), busy
+                        except sdk_exc.ConflictException:
+                            pass
+                except _ERRORS as exc:
+                    _raise_if_unusable(exc)
+            locked = []
+            for image_id in wanted:  # one by one: each answer is definite
+                try:
+                    self._create(image_id)
+                    self.held.add(image_id)
+                    locked.append(image_id)
+                except sdk_exc.ConflictException:
+                    busy[image_id] = None
+                except _ERRORS as exc:
+                    _raise_if_unusable(exc)
+                    busy[image_id] = None  # it may exist now: not ours
+            return self._got(locked), busy
+        except _ERRORS as exc:  # the tag listing failed
+            _raise_if_unusable(exc)
+            return [], dict.fromkeys(wanted, None) | busy
 
-    def is_stale(self, now: float | None = None) -> bool:
-        """Whether the hold is older than :data:`STALE_AFTER`."""
-        if self.since is None:
-            return False
-        return (now or time.time()) - self.since > STALE_AFTER
+    def release(self, image_id: str) -> str | None:
+        """Unlock an image this run locked (``DELETE .../tags/{id}``).
 
-    def describe(self) -> str:
-        """``host:pid since <UTC time>``, for messages."""
-        if self.since is None:
-            return self.owner
-        return '%s since %s UTC' % (self.owner, time.strftime(
-            '%Y-%m-%d %H:%M:%S', time.gmtime(self.since)))
+        A 404 (cleared by an operator) is fine; a failed delete is tried
+        once more.
 
-
-def host_name() -> str:
-    """This machine's short host name, plain ASCII, 30 characters at most.
-
-    Shown in holds and in the register of
-    :mod:`~osc_image_store.engine.runlock`.
-    """
-    name = socket.gethostname().split('.')[0]
-    return re.sub(r'[^A-Za-z0-9-]', '-', name)[:30] or 'host'
-
-
-class Lock:
-    """This run's identity in the holds it writes.
-
-    :param token: a unique token (default: a random one).
-    """
-
-    def __init__(self, token: str | None = None):
-        self.token = token or uuid.uuid4().hex
-        self.owner = '%s %d' % (host_name(), os.getpid())
-
-    def value(self, now: float | None = None) -> str:
-        """The property value to write now."""
-        return '%s %s %d' % (self.token, self.owner, now or time.time())
-
-    def holder(self, image: resources.Image) -> Holder | None:
-        """Who wrote the image's hold, or None when it has none."""
-        value = image.get_property(PROPERTY)
-        return Holder.parse(value) if value else None
-
-    def blocks(self, image: resources.Image,
-               now: float | None = None) -> Holder | None:
-        """Another run's live hold on the image, if any."""
-        holder = self.holder(image)
-        if holder is None or holder.token == self.token:
+        :returns: None when done, else the error (the tag stays).
+        """
+        if image_id not in self.held:
             return None
-        return None if holder.is_stale(now) else holder
+        self.held.discard(image_id)
+        error: Exception | None = None
+        for _attempt in range(2):
+            try:
+                self.proxy.delete_metadef_tag(NAMESPACE, image_id)
+                return None
+            except _ERRORS as exc:
+                error = exc
+        return str(error)
 
-    @staticmethod
-    def unset_command(image_id: str) -> str:
-        """The command that removes a hold."""
-        return 'openstack image unset --property %s %s' % (PROPERTY,
-                                                           image_id)
+    def keep(self, image_id: str) -> None:
+        """Leave an image's lock in place for an operator to clear."""
+        self.held.discard(image_id)
+
+    def busy_tags(self, image_ids: ty.Iterable[str]) -> dict[str, ty.Any]:
+        """The lock tags of images, with when they were made, if readable.
+
+        One ``GET .../tags/{id}`` per image (the listing has no times).
+
+        :returns: ``{image_id: tag}`` for those locked now and readable.
+        """
+        return _read_tags(self.proxy, image_ids)
+
+    def _got(self, image_ids: list[str]) -> list[str]:
+        self.held.update(image_ids)
+        return image_ids
+
+    def _append(self, image_ids: list[str]) -> None:
+        self._in_namespace(
+            lambda: self.proxy.append_metadef_tags(NAMESPACE, image_ids))
+
+    def _create(self, image_id: str) -> None:
+        self._in_namespace(
+            lambda: self.proxy.create_metadef_tag(NAMESPACE, image_id))
+
+    def _in_namespace(self, call: ty.Callable[[], object]) -> None:
+        """Run a tag create; make the namespace on 404 and run it again."""
+        try:
+            call()
+            return
+        except sdk_exc.NotFoundException:
+            pass
+        try:
+            self.proxy.create_metadef_namespace(
+                namespace=NAMESPACE, display_name=_DISPLAY,
+                description=_DESCRIPTION, visibility='private',
+                is_protected=False)
+        except sdk_exc.ConflictException:
+            pass  # another run made it first
+        except _ERRORS as exc:
+            raise LockError(_unusable(exc)) from exc
+        call()
 
 
-def mark(proxy: 'sdk_proxy.Proxy', lock: Lock, image_id: str) -> str | None:
-    """Write this run's hold on an image (``PATCH`` op ``add``).
+def current_locks(proxy: sdk_proxy.Proxy) -> list[ty.Any]:
+    """Every image lock now (``GET .../tags``, then each tag for its time).
 
-    :returns: None when written, else the error for an operator.
+    :param proxy: the SDK proxy.
+    :returns: :class:`~osc_image_store.sdk.resources.MetadefTag` list,
+        oldest first; each tag's name is an image ID.
+    :raises: openstacksdk exceptions (e.g. 403).
     """
     try:
-        proxy.add_image_property(image_id, PROPERTY, lock.value())
-    except _ERRORS as exc:
-        return str(exc)
-    return None
+        names = [t.name for t in proxy.metadef_tags(NAMESPACE)]
+    except sdk_exc.NotFoundException:
+        return []
+    tags = _read_tags(proxy, names)
+    return sorted(tags.values(), key=lambda t: (t.created_at or '', t.name))
 
 
-def release(proxy: 'sdk_proxy.Proxy', image_id: str) -> str | None:
-    """Remove the lock property (``PATCH`` op ``remove``).
-
-    :returns: None when done (or the property was already gone: 409), else
-        the error for an operator.
-    """
-    error: Exception | None = None
-    for _attempt in range(2):  # removing a property is safe to repeat
+def _read_tags(proxy: sdk_proxy.Proxy,
+               names: ty.Iterable[str]) -> dict[str, ty.Any]:
+    """``{name: tag}`` of the lock tags that exist (no time if unread)."""
+    tags = {}
+    for name in names:
         try:
-            proxy.remove_image_property(image_id, PROPERTY)
-        except sdk_exc.ConflictException:
-            return None  # already gone
-        except sdk_exc.HttpException as exc:
-            if (exc.status_code or 500) < 500:
-                return str(exc)
-            error = exc
-        except _ERRORS as exc:
-            error = exc
-        else:
-            return None
-    return str(error)
+            tags[name] = proxy.get_metadef_tag(NAMESPACE, name)
+        except sdk_exc.NotFoundException:
+            continue  # gone meanwhile
+        except _ERRORS:
+            tags[name] = resources.MetadefTag(name=name)
+    return tags
+
+
+def clear(proxy: sdk_proxy.Proxy, image_id: str) -> None:
+    """Clear an image's lock (``DELETE .../tags/{image_id}``).
+
+    For an operator, once no run works on the image.
+
+    :param image_id: an image ID (UUID).
+    :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
+        for an ID that is not a UUID (nothing sent);
+        ``openstack.exceptions.NotFoundException`` when the image has no
+        lock; other openstacksdk exceptions.
+    """
+    proxy.delete_metadef_tag(NAMESPACE, identifiers.check_image_id(image_id),
+                             ignore_missing=False)
+
+
+def _raise_if_unusable(exc: Exception) -> None:
+    """Raise :class:`LockError` for a refusal that no retry can change."""
+    if isinstance(exc, sdk_exc.HttpException) and exc.status_code in (
+            400, 401, 403, 404):
+        raise LockError(_unusable(exc)) from exc
+
+
+def _unusable(error: object) -> str:
+    return ('The image locks could not be taken (tags of the metadata '
+            'definitions namespace %s; creating it and its tags is admin '
+            'only by default: %s); nothing was removed.'
+            % (NAMESPACE, error))

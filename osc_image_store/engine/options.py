@@ -13,8 +13,6 @@
 
 import dataclasses
 
-from osc_image_store.engine import runlock
-
 
 @dataclasses.dataclass(frozen=True)
 class Options:
@@ -27,10 +25,10 @@ class Options:
     :ivar allow_read_only_copies: remove even when every other copy is
         on a read-only store.
     :ivar parallel: requests in flight at once (>= 1).
-    :ivar chunk_size: images per chunk (listing size); None: 50.
-    :ivar settle: seconds of the lock's confirmation wait (once per run,
-        and once per minute of it).
-    :ivar lock_wait: seconds to wait for runs that free another store.
+    :ivar chunk_size: images per chunk (one listing, and at most this
+        many images locked at once); None: 20, or ``parallel`` if more.
+    :ivar lock_wait: seconds to wait for an image locked by another run
+        before reporting it ``failed``.
     :ivar fresh_for: seconds a read may age before a DELETE rests on it.
     :ivar copy_to: a store to copy sole copies into before their removal
         (None: sole copies stay).
@@ -46,7 +44,6 @@ class Options:
     allow_read_only_copies: bool = False
     parallel: int = 4
     chunk_size: int | None = None
-    settle: float = runlock.SETTLE
     lock_wait: float = 30.0
     fresh_for: float = 1.0
     copy_to: str | None = None

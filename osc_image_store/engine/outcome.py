@@ -44,9 +44,9 @@ class Verdict:
     :ivar remaining: the stores as read after the delete (None if unread).
     :ivar again: the store still holds another location of the image:
         send the delete once more.
-    :ivar keep_lock: the delete may still be carried out by Glance (or
-        left a ghost listing): the image gets a hold
-        (:mod:`~osc_image_store.engine.lock`).
+    :ivar keep_lock: the delete may still be carried out by Glance, or
+        the image may list a copy with no data (a ghost): the image's lock
+        (:mod:`~osc_image_store.engine.lock`) stays for an operator.
     """
 
     result: str | None
@@ -112,8 +112,8 @@ def explain(error: Exception, image_id: str, store: str) -> str:
 
 
 def classify(before: resources.Image, store: str, error: Exception | None,
-             after: resources.Image | None, *, ignore_missing: bool = False,
-             lock_hint: str = '') -> Verdict:
+             after: resources.Image | None, *,
+             ignore_missing: bool = False) -> Verdict:
     """Decide what one store delete did.
 
     :param before: the image as read just before the delete.
@@ -121,7 +121,6 @@ def classify(before: resources.Image, store: str, error: Exception | None,
     :param error: the delete's error, or None for a 204.
     :param after: the image as read after the delete, or None when that
         read failed.
-    :param lock_hint: a sentence on the hold written for such outcomes.
     :returns: a :class:`Verdict`.
     """
     image_id = before.id
@@ -132,29 +131,30 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             return Verdict(results.UNVERIFIED, (
                 'The Images API accepted the removal of image %s from store '
                 '%s (HTTP 204), but the image could not be read back; %s.'
-                % (image_id, store, check)), None)
+                % (image_id, store, check)), None, keep_lock=True)
         if is_clear(error):
             return Verdict(results.FAILED, '%s; the image could not be read '
                            'back.' % explain(error, image_id, store), None)
         return Verdict(results.UNKNOWN, (
             '%s, and the image could not be read back: the removal may or '
             'may not have happened (or may still happen); %s in a few '
-            'minutes.%s' % (explain(error, image_id, store), check,
-                            lock_hint)), None, keep_lock=True)
+            'minutes.' % (explain(error, image_id, store), check)), None,
+            keep_lock=True)
     left = tuple(sorted(after.store_ids))
     if store not in left:
         if not left:
             return Verdict(results.FAILED, (
                 'Image %s lists no store at all after the removal from %s: '
                 'its data may be lost; check it before anything else.'
-                % (image_id, store)), left)
+                % (image_id, store)), left, keep_lock=True)
         if after.import_task or after.importing_to_stores:
             return Verdict(results.UNVERIFIED, (
                 'The copy of image %s left store %s, but an import (task '
                 '%s) started meanwhile and may write back the old location '
                 'list (a ghost copy: store listed, no data); %s when the '
                 'import has ended.'
-                % (image_id, store, after.import_task or '?', check)), left)
+                % (image_id, store, after.import_task or '?', check)), left,
+                keep_lock=True)
         if is_clear(error):
             gone = isinstance(error, sdk_exc.NotFoundException)
             if gone and ignore_missing:
@@ -176,19 +176,20 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             '(HTTP 204), but the image still lists that store: it may hold '
             'another location of the image, or a save that overlapped (an '
             'import, another client) wrote the location back with no data '
-            'behind it (a ghost). Before removing any other copy, remove '
-            'the hold (below) and run this command again with the same '
-            '--store (and --ignore-missing): the ghost may be the only copy '
-            'listed besides the real ones.%s'
-            % (image_id, store, lock_hint)), left, keep_lock=True)
+            'behind it (a ghost). Before removing any other copy, check '
+            'which stores really hold its data; then clear the lock (below) '
+            'and run this command again with the same --store (and '
+            '--ignore-missing): the ghost may be the only copy listed '
+            'besides the real ones.' % (image_id, store)), left,
+            keep_lock=True)
     if is_clear(error):
         return Verdict(results.FAILED,
                        '%s.' % explain(error, image_id, store), left)
     return Verdict(results.UNKNOWN, (
         '%s; the image still lists store %s: the removal may or may not '
         'have happened, and Glance may still carry it out; %s in a few '
-        'minutes.%s' % (explain(error, image_id, store), store, check,
-                        lock_hint)), left, keep_lock=True)
+        'minutes.' % (explain(error, image_id, store), store, check)), left,
+        keep_lock=True)
 
 
 def prove_data(proxy: sdk_proxy.Proxy,

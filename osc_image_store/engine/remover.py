@@ -9,19 +9,22 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Remove many images' data from one store, in chunks, under one lock.
+"""Remove many images' data from one store, in chunks, each image locked.
 
-First the run takes the lock between runs (:mod:`~osc_image_store.engine.
-runlock`).  Then, for each chunk of images (50 by default): the lock's
-register is read again; one listing (``GET /v2/images?id=in:...``) reads
-the images and :mod:`~osc_image_store.engine.checks` run on it; one
+For each chunk of images (20 by default, or ``parallel``): the images are
+locked (:mod:`~osc_image_store.engine.lock`: one metadef tag per image,
+all in one request); one listing (``GET /v2/images?id=in:...``) reads the
+locked ones and :mod:`~osc_image_store.engine.checks` run on it; one
 ``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at once (the
 images not yet sent are read again with one listing, and checked again,
 when that read is older than ``fresh_for``); one listing reads them back
 and :func:`~osc_image_store.engine.outcome.classify` decides each result;
-a one-byte read proves a remaining copy; an unknown outcome leaves a hold
-(:mod:`~osc_image_store.engine.lock`).  One image never has two requests
-that change it in flight.  Rows come out in input order.
+a one-byte read proves a remaining copy; then each image is unlocked,
+except after an unknown or unverified outcome, whose lock stays for an
+operator to clear.  Images locked by another run are tried again about
+once a second, up to ``lock_wait`` seconds, while the others go on.  One
+image never has two requests that change it in flight.  Rows come out in
+input order.
 
 With ``copy_to``, a sole copy is first copied there (:mod:`~osc_image_
 store.engine.copy`, ``max_copies`` at once on threads of their own, while
@@ -31,7 +34,9 @@ plain removals go on), and removed once the copy is proven.
 import collections
 from concurrent import futures
 import dataclasses
+import random
 import threading
+import time
 import typing as ty
 
 from osc_image_store.engine import checks
@@ -39,7 +44,6 @@ from osc_image_store.engine import copy as copy_mod
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.engine import steps
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
@@ -49,8 +53,12 @@ from osc_image_store.sdk import resources
 _ERRORS = outcome.REQUEST_ERRORS
 #: Options of a batch (re-exported for callers).
 Options = steps.Options
-#: One output slot: [label, image ID or None, row or None while copying].
+#: One output slot: [label, image ID or None, row or None while copying
+#: or waiting for another run's lock].
 _Slot = list
+#: Images per chunk by default: at most this many (or ``parallel``) are
+#: locked by a run at once, so a run that was killed leaves few locks.
+DEFAULT_CHUNK = 20
 
 
 class Remover(steps.Steps):
@@ -60,10 +68,15 @@ class Remover(steps.Steps):
         the store ID; ``options``: :class:`Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
         started; what is in flight finishes and is reported.
-    :param on_wait: called with a sentence about the lock between runs
-        (a wait, or why it is kept).
+    :param on_wait: called once with a sentence when images locked by
+        other runs are waited for.
     :ivar not_started: some images were not started because of ``stop``.
-    :ivar halted: why the run stopped removing (lock lost), or None.
+    :ivar halted: why the run stopped removing (image locks could not be
+        taken any more), or None.
+    :ivar kept_locks: IDs of the images whose lock this run left in place
+        (unknown or unverified outcomes).
+    :ivar locked_out: IDs of the images refused because another run
+        held their lock for longer than ``lock_wait``.
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     """
 
@@ -72,18 +85,22 @@ class Remover(steps.Steps):
                  stop: threading.Event | None = None,
                  on_wait: ty.Callable[[str], None] | None = None):
         if options.chunk_size is None:
-            options = dataclasses.replace(options, chunk_size=50)
+            options = dataclasses.replace(
+                options, chunk_size=max(DEFAULT_CHUNK, options.parallel))
         if (options.parallel < 1 or (options.chunk_size or 0) < 1
                 or options.max_copies < 1):
             raise ValueError('parallel, chunk_size and max_copies must be '
                              'at least 1')
         self.proxy, self.store, self.options = proxy, store, options
         self.stop = stop or threading.Event()
-        self.lock = lock_mod.Lock()
-        self.runlock: runlock.RunLock | None = None
+        self.locks = lock_mod.ImageLocks(proxy)
         self.on_wait = on_wait
         self.halted: str | None = None
-        self.unheld: list[str] = []  # unknown outcomes without a hold
+        self.kept_locks: list[str] = []
+        self.locked_out: list[str] = []
+        # image ID -> monotonic deadline, for images locked by other runs
+        self._waiting: dict[str, float] = {}
+        self._next_try = 0.0
         self._given = 0  # rows given out
         self._interrupted = False
         self.not_started = False
@@ -113,11 +130,11 @@ class Remover(steps.Steps):
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
             ``StoreNotFound`` or ``InvalidIdentifier`` (the store, or a
             ``copy_to`` store that is the same or read-only) first;
-            :class:`~osc_image_store.engine.runlock.LockError` when the
-            lock between runs (taken before the first images are read)
-            cannot be taken; an error of ``images`` itself after the rows
-            of the images read before it.  When the lock is lost, the
-            images left get ``failed`` rows and :attr:`halted` says why.
+            :class:`~osc_image_store.engine.lock.LockError` when the first
+            images cannot be locked at all (e.g. not admin); an error of
+            ``images`` itself after the rows of the images read before
+            it.  When locks cannot be taken later, the images left get
+            ``failed`` rows and :attr:`halted` says why.
         """
         identifiers.check_store_id(self.store)
         if self.options.copy_to is not None:
@@ -133,10 +150,6 @@ class Remover(steps.Steps):
                     'Store %s cannot take the copies: it is %s.' % (
                         copy_to, 'the store being freed'
                         if copy_to == self.store else 'read-only'))
-        if not self.options.dry_run:  # taken before the first DELETE
-            self.runlock = runlock.RunLock(
-                self.proxy, self.store, self.options.settle,
-                self.options.lock_wait, self.stop, self.on_wait)
         pool = futures.ThreadPoolExecutor(self.options.parallel,
                                           thread_name_prefix='image-store')
         copies = futures.ThreadPoolExecutor(self.options.max_copies,
@@ -159,81 +172,96 @@ class Remover(steps.Steps):
                     break
                 self._out.extend(self._handle(chunk, pool, copies))
                 self._moves(pool, wait=False)
+                self._retry(pool, copies)
                 yield from self._ready()
                 if error is not None:
                     raise error
-            while self._copies:
-                self._renew()
+            while self._copies or self._waiting:
+                if self.stop.is_set() or self.halted:
+                    self._give_up_waiting()
                 self._moves(pool, wait=True)
+                if self._waiting and not self._copies:
+                    self.stop.wait(max(0.0, self._next_try
+                                       - time.monotonic()))
+                self._retry(pool, copies)
                 yield from self._ready()
             yield from self._ready()
         except KeyboardInterrupt:
-            self._interrupted = True  # interrupted_rows() releases it
+            self._interrupted = True  # interrupted_rows() unlocks
             raise
         finally:
             copies.shutdown(wait=False, cancel_futures=True)
             pool.shutdown(wait=False, cancel_futures=True)
             if not self._interrupted:
-                self._release_run_lock()
+                self._unlock_all()
 
-    def _renew(self) -> None:
-        """Keep the lock between runs while copies are waited for."""
-        if self.runlock is not None and self.runlock.held:
-            try:
-                self.runlock.ensure()
-            except runlock.LockError as exc:
-                self.halted = str(exc)  # copies not started are cancelled
+    def _retry(self, pool: futures.Executor,
+               copies: futures.Executor) -> None:
+        """Try again the images that other runs had locked (when due)."""
+        if (not self._waiting or self.stop.is_set() or self.halted
+                or time.monotonic() < self._next_try):
+            return
+        self._next_try = time.monotonic() + random.uniform(0.5, 1.5)
+        for _label, image_id, row in self._handle(
+                list(self._waiting), pool, copies, first=False):
+            if image_id is not None and row is not None:
+                self._fill(image_id, row)
 
-    def _release_run_lock(self) -> None:
-        say = self.on_wait or (lambda text: None)
-        if self.runlock is not None and self.unheld:
-            say('This run keeps the lock between runs: %d image(s) whose '
-                'removal may still happen got no hold (%s). Runs of other '
-                'stores wait until it lapses, %d minutes after this run\'s '
-                'last beat.' % (len(self.unheld), ', '.join(self.unheld),
-                                runlock.STALE_AFTER // 60))
-        elif self.runlock is not None:
-            error = self.runlock.release()
-            if error is not None:
-                say('This run could not take itself out of the lock '
-                    'between runs (%s); other runs ignore it %d minutes '
-                    'after its last beat.' % (error,
-                                              runlock.STALE_AFTER // 60))
+    def _give_up_waiting(self) -> None:
+        """Stop waiting for locked images (Ctrl-C): they are not started."""
+        for image_id in list(self._waiting):
+            del self._waiting[image_id]
+            self.not_started = True
+            self._fill(image_id, None)
+
+    def _unlock_all(self) -> None:
+        """Unlock what this run still holds, but not a DELETE in doubt.
+
+        Reached with images held only when the run ends early (an error
+        of ``images``, a lock error, a bug): an image of the chunk in
+        hand whose DELETE was sent but not read back keeps its lock.
+        """
+        chunk = self._chunk
+        for image_id in list(self.locks.held):
+            if chunk is not None and image_id in chunk.sent \
+                    and image_id not in chunk.rows:
+                self.locks.keep(image_id)
+                self.kept_locks.append(image_id)
+            else:
+                self.locks.release(image_id)
 
     def interrupted_rows(self) -> list[results.Removal]:
         """Rows still held when the batch was torn down (second Ctrl-C).
 
         The finished rows not yet given out, ``copying`` for images whose
         copy was under way, and, for the chunk in hand, ``unknown`` for
-        those whose DELETE was sent but not read back (they get a hold,
-        best effort).  Then the lock between runs is released.
+        those whose DELETE was sent but not read back: their locks stay.
+        Images waiting for another run's lock were not started.  Then
+        every other lock of this run is released.
         """
         rows = [slot[2] or self._row(
             slot[1], self._names.get(slot[1]), results.COPYING, None,
             'Interrupted while image %s was being copied into store %s: the '
             'copy may go on in Glance; nothing was removed. Run the command '
             'again to finish.' % (slot[1], self.options.copy_to))
-            for slot in self._out]
+            for slot in self._out
+            if slot[2] is not None or slot[1] not in self._waiting]
         self._out.clear()
-        chunk, self._chunk = self._chunk, None
-        if chunk is None:
-            self._release_run_lock()
-            return rows
+        self._waiting.clear()
+        chunk, self._chunk = self._chunk or steps.Chunk(), None
         for label, image_id in chunk.order:
             if image_id is None:
                 rows.append(chunk.failed[label])
             elif image_id in chunk.rows:
                 rows.append(chunk.rows[image_id])
             elif image_id in chunk.sent:
-                rows.append(self._row(
+                rows.append(self._unlock(self._row(
                     image_id, chunk.names.get(image_id), results.UNKNOWN,
                     None, 'Interrupted while the removal of image %s from '
                     'store %s was in flight: it may or may not have '
-                    'happened; check it with "openstack image store list '
-                    '--image %s".%s%s'
-                    % (image_id, self.store, image_id,
-                       self._lock_hint(image_id), self._hold(image_id))))
-        self._release_run_lock()
+                    'happened, and Glance may still carry it out.'
+                    % (image_id, self.store))))
+        self._unlock_all()
         return rows
 
     def left_in_store(self, owner: str | None = None,
@@ -274,33 +302,39 @@ class Remover(steps.Steps):
             del self._copies[image_id]
             if job.cancelled():
                 self.not_started = True
+                self.locks.release(image_id)
                 self._fill(image_id, None)
                 continue
             copied = job.result()
             if copied.ok is None and copied.reason is None:
                 self.not_started = True
+                self.locks.release(image_id)
                 self._fill(image_id, None)
                 continue
             self.bytes_copied += copied.size
             if copied.ok:
                 ready.append(image_id)
                 continue
-            self._fill(image_id, self._row(
+            # Nothing was removed: an import that goes on in Glance holds
+            # Glance's own import lock, which every run respects.
+            self._fill(image_id, self._unlock(self._row(
                 image_id, self._names.get(image_id),
                 results.FAILED if copied.ok is False else results.COPYING,
-                copied.stores, copied.reason, copied_to=self.options.copy_to))
+                copied.stores, copied.reason, copied_to=self.options.copy_to),
+                keep=False))
         if not ready:
             return
         if self.stop.is_set():
             for image_id in ready:
-                self._fill(image_id, self._row(
+                self._fill(image_id, self._unlock(self._row(
                     image_id, self._names.get(image_id), results.COPYING,
                     None, 'Copied into store %s; interrupted before its '
                     'removal from %s. Run the command again to finish.'
                     % (self.options.copy_to, self.store),
-                    copied_to=self.options.copy_to))
+                    copied_to=self.options.copy_to), keep=False))
             return
-        for _label, image_id, row in self._handle(ready, pool, None):
+        for _label, image_id, row in self._handle(ready, pool, None,
+                                                  first=False):
             if image_id is not None and row is not None:
                 self._fill(image_id, copy_mod.moved(
                     row, ty.cast(str, self.options.copy_to)))
@@ -308,32 +342,34 @@ class Remover(steps.Steps):
     # -- one chunk -------------------------------------------------------
 
     def _handle(self, items: list[ty.Any], pool: futures.Executor,
-                copies: futures.Executor | None) -> list[_Slot]:
-        """Handle one chunk; its slots in order (row None: copying).
+                copies: futures.Executor | None,
+                first: bool = True) -> list[_Slot]:
+        """Handle one chunk; its slots in order (row None: pending).
+
+        A slot's row is None while its image is being copied, or waits
+        for another run's lock.
 
         :param copies: the copy executor, or None for a removal pass over
             images this run copied.
+        :param first: False for a pass over images met before (copied, or
+            waiting for a lock): no image is skipped as a repeat.
         """
         chunk = self._chunk = steps.Chunk()
-        pending = self._resolve(items, chunk, pool, copies is not None)
+        pending = self._resolve(items, chunk, pool, dedupe=first)
         copying: set[str] = set()
+        waiting: set[str] = set()
         go = []
-        if pending and self.runlock is not None and not self.halted:
-            try:  # before the read DELETEs rest on
-                if self.runlock.held:
-                    self.runlock.check()
-                else:  # the first images: take it
-                    self.runlock.acquire()  # unheld if stopped meanwhile
-            except runlock.LockError as exc:
-                if not self.runlock.held and not self._given:
-                    raise  # nothing done yet: the run ends with it
-                self.halted = str(exc)
+        if pending and not self.options.dry_run and not (
+                self.stop.is_set() or self.halted):
+            pending = self._lock(pending, chunk, waiting)
         if pending and (self.stop.is_set() or self.halted):
             self.not_started = True
             for image_id in pending if self.halted else ():
                 chunk.rows[image_id] = self._row(
                     image_id, chunk.names.get(image_id), results.FAILED,
                     None, ty.cast(str, self.halted))
+            for image_id in pending:
+                self.locks.release(image_id)
             pending = []
         fresh = self._read(pending, chunk) if pending else {}
         for image_id in pending:
@@ -359,14 +395,77 @@ class Remover(steps.Steps):
             self.not_started = True
         elif go:
             self._remove(go, chunk, pool)
+        for image_id in pending:  # unlock, or keep an outcome in doubt
+            if image_id in chunk.rows:
+                chunk.rows[image_id] = self._unlock(chunk.rows[image_id])
+            elif image_id not in copying:
+                self.locks.release(image_id)  # not started
         self._chunk = None
         slots: list[_Slot] = []
         for label, slot_id in chunk.order:
             if slot_id is None:
                 slots.append([label, None, chunk.failed[label]])
-            elif slot_id in chunk.rows or slot_id in copying:
+            elif (slot_id in chunk.rows or slot_id in copying
+                  or slot_id in waiting):
                 slots.append([label, slot_id, chunk.rows.get(slot_id)])
         return slots
+
+    def _lock(self, image_ids: list[str], chunk: steps.Chunk,
+              waiting: set[str]) -> list[str]:
+        """Lock the images (before their last read); the IDs locked.
+
+        Images locked by another run wait (``waiting``, retried by
+        :meth:`_retry`) until ``lock_wait`` has passed since they were
+        first met; then they get ``failed`` rows.
+        """
+        try:
+            self.locks.take(image_ids)
+        except lock_mod.LockError as exc:
+            if not self._given and not self._out:
+                raise  # nothing done yet: the run ends with it
+            self.halted = str(exc)
+            return image_ids  # failed below, nothing locked
+        now = time.monotonic()
+        late = []
+        for image_id in image_ids:
+            if image_id in self.locks.held:
+                self._waiting.pop(image_id, None)
+                continue
+            deadline = self._waiting.setdefault(
+                image_id, now + self.options.lock_wait)
+            if now >= deadline:
+                del self._waiting[image_id]
+                late.append(image_id)
+            else:
+                waiting.add(image_id)
+                self._names[image_id] = chunk.names.get(image_id)
+        if waiting and self.on_wait is not None:
+            self.on_wait(
+                'Waiting up to %d s for image(s) locked by another run of '
+                'this command: %s%s.' % (
+                    self.options.lock_wait, ', '.join(sorted(waiting)[:5]),
+                    ', ...' if len(waiting) > 5 else ''))
+            self.on_wait = None  # said once
+        if late:
+            tags = self.locks.busy_tags(late)
+            for image_id in late:
+                self.locked_out.append(image_id)
+                chunk.rows[image_id] = self._row(
+                    image_id, chunk.names.get(image_id) or self._names.get(
+                        image_id), results.FAILED, None,
+                    'Image %s is locked by another run of this command '
+                    '(tag %s of metadata definitions namespace %s, since '
+                    '%s); waited %d s; nothing was removed. A lock also '
+                    'stays after a removal whose outcome was unknown or '
+                    'unverified, and after a run that was killed: check '
+                    'where the image\'s data is with "openstack image store '
+                    'list --image %s"; once no run works on it, clear the '
+                    'lock with "%s".'
+                    % (image_id, image_id, lock_mod.NAMESPACE,
+                       lock_mod.since(tags.get(image_id)),
+                       self.options.lock_wait, image_id,
+                       lock_mod.clear_command([image_id])))
+        return [i for i in image_ids if i in self.locks.held]
 
     def _to_copy(self, image: resources.Image) -> bool:
         """Whether the image's sole copy must be copied before removal."""

@@ -26,7 +26,6 @@ from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import options
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
@@ -75,10 +74,9 @@ class Steps:
     store: str
     options: Options
     stop: threading.Event
-    lock: lock_mod.Lock
-    runlock: runlock.RunLock | None
+    locks: lock_mod.ImageLocks
     halted: str | None
-    unheld: list[str]
+    kept_locks: list[str]
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
@@ -108,25 +106,38 @@ class Steps:
                     'to you).' % image_id)
         return found
 
-    def _release(self, image_id: str) -> str:
-        """Remove a stale hold; an operator's note if that failed."""
-        error = lock_mod.release(self.proxy, image_id)
-        if error is None:
-            return ''
-        return (' An old hold (property %s) could not be removed (%s): '
-                'remove it with "%s".' % (lock_mod.PROPERTY, error,
-                                          self.lock.unset_command(image_id)))
+    def _unlock(self, row: results.Removal,
+                keep: bool | None = None) -> results.Removal:
+        """Unlock the row's image, or keep its lock; the row, with a note.
 
-    def _hold(self, image_id: str) -> str:
-        """Write a hold after an unknown outcome; a note if that failed."""
-        error = lock_mod.mark(self.proxy, self.lock, image_id)
-        if error is None:
-            return ''
-        self.unheld.append(image_id)  # the run's own lock must stay then
-        return (' The hold could not be written (%s): this run keeps the '
-                'lock between runs (it lapses %d minutes after its last '
-                'beat) instead; check the image before any other removal.'
-                % (error, runlock.STALE_AFTER // 60))
+        :param keep: keep the lock; None: keep it after an ``unknown`` or
+            ``unverified`` outcome (Glance may still carry the DELETE out,
+            or the image may list a copy with no data behind it).
+        """
+        image_id = row.image_id
+        if image_id is None or image_id not in self.locks.held:
+            return row
+        if keep is None:
+            keep = row.result in (results.UNKNOWN, results.UNVERIFIED)
+        if keep:
+            self.locks.keep(image_id)
+            self.kept_locks.append(image_id)
+            note = (
+                'Its lock stays (tag %s of metadata definitions namespace '
+                '%s), so that no run of this command removes another copy of '
+                'it meanwhile: check where its data is with "openstack image '
+                'store list --image %s", then clear the lock with "%s".'
+                % (image_id, lock_mod.NAMESPACE, image_id,
+                   lock_mod.clear_command([image_id])))
+        else:
+            error = self.locks.release(image_id)
+            if error is None:
+                return row
+            note = ('Its lock could not be removed (%s): runs of this '
+                    'command refuse the image until "%s" is run.'
+                    % (error, lock_mod.clear_command([image_id])))
+        return dataclasses.replace(
+            row, reason=' '.join(filter(None, (row.reason, note))))
 
     def _remove(self, images: list[resources.Image], chunk: Chunk,
                 pool: futures.Executor) -> None:
@@ -150,8 +161,7 @@ class Steps:
                 item.after = after.get(image_id)
                 item.verdict = outcome.classify(
                     item.before, self.store, item.error, item.after,
-                    ignore_missing=self.options.ignore_missing,
-                    lock_hint=self._lock_hint(image_id))
+                    ignore_missing=self.options.ignore_missing)
                 if item.verdict.again and item.after is not None:
                     item.before, item.error = item.after, None
                     item.sent, item.read_at = False, read_at
@@ -181,15 +191,12 @@ class Steps:
                     self.not_started = True  # stopped before its DELETE
                 continue
             row = item.row or self._settle(item, proofs.get(image_id))
-            note = ''
-            if item.verdict is not None and item.verdict.keep_lock:
-                note = self._hold(image_id)
-            elif (item.verdict is not None
-                  and self.lock.holder(item.before) is not None):
-                note = self._release(image_id)  # a stale hold
-            if note:
-                row = dataclasses.replace(row, reason=(row.reason or '')
-                                          + note)
+            if item.verdict is not None and (
+                    item.verdict.keep_lock
+                    or (item.verdict.result is None
+                        and row.result == results.FAILED)):
+                # In doubt, or the data proof failed: the lock stays.
+                row = self._unlock(row, keep=True)
             chunk.rows[image_id] = row
 
     def _delete(self, item: _Work, work: dict[str, _Work],
@@ -202,17 +209,6 @@ class Steps:
                 self._refresh(work)
             if item.row is not None or self.stop.is_set() or self.halted:
                 return
-            if self.runlock is not None:  # right before the DELETE
-                started = time.monotonic()
-                try:  # its beat renewed when due, never older than LEASE
-                    self.runlock.check()
-                except runlock.LockError as exc:
-                    self.halted = str(exc)
-                    return
-                if time.monotonic() - started >= self.options.settle:
-                    self._refresh(work)  # a renewal waited: read again
-                    if item.row is not None:
-                        return
             image = item.before
             chunk.sent.add(image.id)  # in flight from here on
             item.sent = True
@@ -296,18 +292,7 @@ class Steps:
     def _check(self, image: resources.Image) -> results.Removal | None:
         """A row when the fresh state forbids the removal, else None."""
         reason = None
-        holder = self.lock.blocks(image)
-        if holder is not None:
-            reason = (
-                'Image %s carries a hold (property %s, %s): a removal of a '
-                'copy of it by this command had an unknown or unverified '
-                'outcome; nothing was removed. Check where it lives with '
-                '"openstack image store list --image %s"; the hold lapses %d '
-                'minutes after it was written, or remove it with "%s".'
-                % (image.id, lock_mod.PROPERTY, holder.describe(), image.id,
-                   lock_mod.STALE_AFTER // 60,
-                   self.lock.unset_command(image.id)))
-        elif image.status == 'active':
+        if image.status == 'active':
             reason = checks.import_blocker(image, self.proxy)
         result = results.FAILED
         if reason is None:
@@ -330,13 +315,6 @@ class Steps:
             image_id, name, self.store, result,
             None if remaining is None else tuple(sorted(remaining)), reason,
             copied_to, size)
-
-    def _lock_hint(self, image_id: str) -> str:
-        return (' A hold (property %s) stays on it for %d minutes so that '
-                'no run of this command removes another copy meanwhile; once '
-                'the image shows what happened, "%s" removes it sooner.'
-                % (lock_mod.PROPERTY, lock_mod.STALE_AFTER // 60,
-                   self.lock.unset_command(image_id)))
 
     def _resolve(self, items: list[ty.Any], chunk: Chunk,
                  pool: futures.Executor, dedupe: bool = True) -> list[str]:

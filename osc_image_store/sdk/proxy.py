@@ -11,15 +11,19 @@
 # under the License.
 """openstacksdk's Images API v2 proxy plus the calls of a store removal.
 
-Stores, exact image reads and listings, a property PATCH, the copy-image
-import, a one-byte data read, and ``DELETE /v2/stores/{store}/{image}``
-sent once.  :meth:`Proxy.request` is the single place any DELETE goes
-through and refuses every DELETE but ``/stores/<store>/<uuid>``: no
-request made through this proxy can delete a whole image.
+Stores, exact image reads and listings, the copy-image import, a one-byte
+data read, ``DELETE /v2/stores/{store}/{image}`` sent once, and the
+metadata definitions tags that lock images.  :meth:`Proxy.request` is the
+single place every request goes through; it refuses, before the wire,
+any ``PATCH`` or ``PUT`` (nothing here writes to an image), and any
+``DELETE`` or ``POST`` but those listed in its docstring: no request
+made through this proxy can delete an image, a namespace, or a tag of
+another namespace.
 """
 
 import re
 import typing as ty
+from urllib import parse
 
 from openstack import exceptions as sdk_exc
 from openstack.image.v2 import _proxy
@@ -32,19 +36,32 @@ from osc_image_store.sdk import resources
 if ty.TYPE_CHECKING:
     from openstack import connection
 
-#: The only DELETE this proxy sends: ``/stores/<store>/<uuid>``, relative
-#: to the image endpoint, with a store ID as identifiers.check_store_id
-#: allows (no dot segment).
-_STORE_DELETE_PATH = re.compile(
-    r'/stores/(?!\.+/)[A-Za-z0-9_.-]+/'
-    r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
-    r'[0-9a-fA-F]{12}')
+_UUID = (r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+         r'[0-9a-fA-F]{12}')
+#: The metadata definitions namespace whose tags lock images: one tag
+#: named by the image ID per locked image (private, unprotected).
+LOCK_NAMESPACE = 'osc-image-store-locks'
+_TAGS = '/metadefs/namespaces/%s/tags' % LOCK_NAMESPACE
+#: The DELETEs this proxy sends, relative to the image endpoint: a store's
+#: copy of an image (a store ID as identifiers.check_store_id allows, no
+#: dot segment), and one lock tag named by an image ID.
+_DELETE_PATHS = (
+    re.compile(r'/stores/(?!\.+/)[A-Za-z0-9_.-]+/' + _UUID),
+    re.compile(re.escape(_TAGS) + '/' + _UUID),
+)
+#: The POSTs this proxy sends: a copy-image import, a namespace, one lock
+#: tag, and many lock tags appended (only with ``X-Openstack-Append:
+#: True``: without it Glance replaces every tag of the namespace).
+_POST_PATHS = (
+    re.compile(r'/images/' + _UUID + '/import'),
+    re.compile(r'/metadefs/namespaces'),
+    re.compile(re.escape(_TAGS) + '/' + _UUID),
+)
+_APPEND_PATH = re.compile(re.escape(_TAGS))
 #: Request arguments that would send a DELETE somewhere else.
 _ENDPOINT_ARGUMENTS = {'endpoint_override', 'endpoint_filter', 'base_url',
                        'interface', 'service_type', 'version',
                        'min_version', 'max_version', 'allow'}
-#: Content type of an Images API v2 JSON patch.
-_PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 #: Longest ``id=in:`` list sent in one listing (keeps URLs short).
 MAX_IDS_PER_LISTING = 50
 
@@ -82,18 +99,27 @@ class Proxy(_proxy.Proxy):
     def request(
         self, url: str, method: str, *args: ty.Any, **kwargs: ty.Any,
     ) -> requests.Response:
-        """Send a request, refusing any DELETE but a store-scoped one.
+        """Send a request; refuse, before the wire, any that could harm.
+
+        Allowed besides ``GET`` and ``HEAD``: ``DELETE`` of
+        ``/v2/stores/{store_id}/{image_id}`` and of
+        ``/v2/metadefs/namespaces/osc-image-store-locks/tags/{image_id}``;
+        ``POST`` of ``/v2/images/{image_id}/import``,
+        ``/v2/metadefs/namespaces``, a tag of that namespace named by an
+        image ID, and its ``tags`` with ``X-Openstack-Append: True``.
+        Never ``PATCH`` or ``PUT``: no request writes to an image (a save
+        writes back the location list it read, which can bring back a
+        removed copy).
 
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
-            for a DELETE whose path is not
-            ``/v2/stores/{store_id}/{image_id}``; nothing is sent.
+            for any other request; nothing is sent.
         """
-        if method.upper() == 'DELETE':
-            if (not _STORE_DELETE_PATH.fullmatch(url)
-                    or set(kwargs) & _ENDPOINT_ARGUMENTS):
-                raise exceptions.InvalidIdentifier(
-                    'Refusing DELETE %s: this proxy only removes image data '
-                    'from one store.' % url)
+        verb = method.upper()
+        if verb not in ('GET', 'HEAD') and not _allowed(verb, url, kwargs):
+            raise exceptions.InvalidIdentifier(
+                'Refusing %s %s: this proxy only removes image data from '
+                'one store (and locks images with tags of namespace %s).'
+                % (verb, url, LOCK_NAMESPACE))
         return super().request(url, method, *args, **kwargs)
 
     # ====== Stores ======
@@ -293,37 +319,96 @@ class Proxy(_proxy.Proxy):
                              headers={'Accept': 'application/json'})
         sdk_exc.raise_from_response(response)
 
-    def add_image_property(
-        self, image: str | resources.Image, name: str, value: str,
-    ) -> None:
-        """Set one property with ``PATCH /v2/images/{id}`` (op ``add``).
+    # ====== Metadata definitions tags ======
 
-        200 whether or not it existed (``add`` replaces): no compare-and-set.
+    def create_metadef_tag(
+        self, namespace: str, name: str,
+    ) -> resources.MetadefTag:
+        """Create one tag (``POST /v2/metadefs/namespaces/{ns}/tags/{name}``).
 
-        :param image: an image ID or resource.
-        :param name: the property name; ``value``: a string.
-        :raises: openstacksdk ``HttpException`` subclasses on errors.
+        Atomic: tags are unique per namespace, so of two clients creating
+        one name, one gets 201 and the other 409, on any API worker.
+
+        :param namespace: the namespace name; ``name``: the tag name.
+        :returns: :class:`~osc_image_store.sdk.resources.MetadefTag`.
+        :raises: ``openstack.exceptions.ConflictException`` (409: it
+            exists), ``NotFoundException`` (404: no such namespace, or a
+            private one and the caller is not admin), ``HttpException``.
         """
-        self._patch_image(
-            image, [{'op': 'add', 'path': '/' + name, 'value': value}])
+        response = self.post(_tag_path(namespace, name),
+                             headers={'Accept': 'application/json'})
+        sdk_exc.raise_from_response(response)
+        return resources.MetadefTag.existing(
+            namespace_name=namespace, **_json(response, {'name': name}))
 
-    def remove_image_property(
-        self, image: str | resources.Image, name: str,
-    ) -> None:
-        """Remove one property with ``PATCH /v2/images/{id}`` (``remove``).
+    def append_metadef_tags(
+        self, namespace: str, names: ty.Sequence[str],
+    ) -> list[resources.MetadefTag]:
+        """Create many tags in one transaction, or none.
 
-        :param image: an image ID or resource; ``name``: the property.
-        :raises: ``openstack.exceptions.ConflictException`` (409) when the
-            image has no such property; ``HttpException`` on other errors.
+        ``POST /v2/metadefs/namespaces/{ns}/tags`` with ``X-Openstack-Append:
+        True`` (without that header Glance would replace every tag of the
+        namespace) and ``{"tags": [{"name": ...}, ...]}``.
+
+        :param namespace: the namespace name; ``names``: tag names.
+        :returns: the tags created (:class:`~osc_image_store.sdk.resources.
+            MetadefTag`).
+        :raises: ``openstack.exceptions.ConflictException`` (409: one of
+            them exists; none was created), ``NotFoundException`` (404),
+            ``HttpException``.
         """
-        self._patch_image(image, [{'op': 'remove', 'path': '/' + name}])
+        response = self.post(
+            '/metadefs/namespaces/%s/tags' % _segment(namespace),
+            json={'tags': [{'name': name} for name in names]},
+            headers={'Accept': 'application/json',
+                     'X-Openstack-Append': 'True'})
+        sdk_exc.raise_from_response(response)
+        body = _json(response, {'tags': [{'name': n} for n in names]})
+        return [resources.MetadefTag.existing(namespace_name=namespace, **tag)
+                for tag in body.get('tags') or []]
 
-    def _patch_image(self, image: str | resources.Image,
-                     operations: list[dict[str, str]]) -> None:
-        # The answer (the whole image) is not needed: no resource is built.
-        image_id = _image_id(image)
-        response = self.patch('/images/%s' % image_id, json=operations,
-                              headers={'Content-Type': _PATCH_TYPE})
+    def metadef_tags(self, namespace: str) -> list[resources.MetadefTag]:
+        """The tags of a namespace (``GET /v2/metadefs/namespaces/{ns}/tags``).
+
+        :param namespace: the namespace name.
+        :returns: :class:`~osc_image_store.sdk.resources.MetadefTag` list
+            (names only: Glance's listing leaves the times out).
+        :raises: ``openstack.exceptions.NotFoundException`` (404: no such
+            namespace, or not visible), ``HttpException``.
+        """
+        return list(self._list(resources.MetadefTag, paginated=False,
+                               namespace_name=namespace))
+
+    def get_metadef_tag(
+        self, namespace: str, name: str,
+    ) -> resources.MetadefTag:
+        """Read one tag (``GET /v2/metadefs/namespaces/{ns}/tags/{name}``).
+
+        Unlike the listing, this answer has ``created_at``.
+
+        :param namespace: the namespace name; ``name``: the tag name.
+        :returns: :class:`~osc_image_store.sdk.resources.MetadefTag`.
+        :raises: ``openstack.exceptions.NotFoundException`` (404: no such
+            tag or namespace), ``HttpException``.
+        """
+        return self._get(resources.MetadefTag, _segment(name),
+                         namespace_name=_segment(namespace))
+
+    def delete_metadef_tag(
+        self, namespace: str, name: str, ignore_missing: bool = True,
+    ) -> None:
+        """Delete a tag (``DELETE /v2/metadefs/namespaces/{ns}/tags/{name}``).
+
+        :param namespace: the namespace name; ``name``: the tag name.
+        :param ignore_missing: a 404 (no such tag) is not an error.
+        :raises: ``openstack.exceptions.NotFoundException`` (404, unless
+            ignored), ``ForbiddenException`` (403: a protected namespace,
+            or policy), ``HttpException``.
+        """
+        response = self.delete(_tag_path(namespace, name),
+                               headers={'Accept': 'application/json'})
+        if ignore_missing and response.status_code == 404:
+            return
         sdk_exc.raise_from_response(response)
 
     def delete_image(self, *args: ty.Any, **kwargs: ty.Any) -> ty.NoReturn:
@@ -391,6 +476,45 @@ class Proxy(_proxy.Proxy):
             return status
         finally:
             response.close()
+
+
+def _allowed(verb: str, url: str, kwargs: dict[str, ty.Any]) -> bool:
+    """Whether :meth:`Proxy.request` may send this ``DELETE`` or ``POST``."""
+    if set(kwargs) & _ENDPOINT_ARGUMENTS:
+        return False  # it could go to another endpoint
+    path = '/' + url.lstrip('/')
+    if verb == 'DELETE':
+        return any(p.fullmatch(path) for p in _DELETE_PATHS)
+    if verb != 'POST':
+        return False
+    if _APPEND_PATH.fullmatch(path):
+        headers = {k.lower(): v for k, v in
+                   (kwargs.get('headers') or {}).items()}
+        return str(headers.get('x-openstack-append')).lower() == 'true'
+    return any(p.fullmatch(path) for p in _POST_PATHS)
+
+
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded (a name never adds a segment)."""
+    if not value or set(value) == {'.'}:
+        raise exceptions.InvalidIdentifier(
+            'Invalid path segment %s.' % ascii(value))
+    return parse.quote(value, safe='')
+
+
+def _tag_path(namespace: str, name: str) -> str:
+    return '/metadefs/namespaces/%s/tags/%s' % (
+        _segment(namespace), _segment(name))
+
+
+def _json(response: requests.Response,
+          default: dict[str, ty.Any]) -> dict[str, ty.Any]:
+    """The JSON body of an answer, or ``default`` when it has none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return default
+    return body if isinstance(body, dict) else default
 
 
 def _image_id(image: str | resources.Image) -> str:

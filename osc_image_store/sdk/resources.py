@@ -203,3 +203,27 @@ class Image(CachedAttributes, _image.Image):
         """
         value = self._property(name)
         return None if value is None else str(value)
+
+
+class MetadefTag(resource.Resource):
+    """A metadata definitions tag (``/v2/metadefs/namespaces/{ns}/tags``).
+
+    openstacksdk has no resource for these yet.  The tag name is its ID.
+    """
+
+    resources_key = 'tags'
+    base_path = '/metadefs/namespaces/%(namespace_name)s/tags'
+
+    allow_create = True
+    allow_fetch = True
+    allow_delete = True
+    allow_list = True
+
+    #: The namespace the tag belongs to.
+    namespace_name = resource.URI('namespace_name')
+    #: The tag name (unique in its namespace).
+    name = resource.Body('name', alternate_id=True)
+    #: When the tag was created (ISO 8601, the Images API's clock).
+    created_at = resource.Body('created_at')
+    #: When the tag was last updated.
+    updated_at = resource.Body('updated_at')

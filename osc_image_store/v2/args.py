@@ -155,13 +155,15 @@ def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--lock-wait', metavar='<seconds>',
         type=whole_number(0, 7 * 24 * 3600), default=DEFAULT_LOCK_WAIT,
-        help=_('How long to wait, before the first removal, while other '
-               'runs of this command free another store (default %d; 0: do '
-               'not wait). Runs that free the same store share the lock '
-               '(while its register has room, about 5 runs). When the wait '
-               'runs out the command ends, having removed nothing; a run '
-               'that loses the lock later stops removing and says so. '
-               '--dry-run neither takes nor checks it') % DEFAULT_LOCK_WAIT,
+        help=_('How long to wait for an image locked by another run of '
+               'this command (default %d; 0: do not wait); the other '
+               'images go on meanwhile, and a run never waits while it '
+               'holds locks it is not using. Each run locks an image (a tag '
+               'named by the image ID in the metadata definitions namespace '
+               'osc-image-store-locks) from just before its last read until '
+               'its outcome is known; after that wait the image is "failed" '
+               'with the time it was locked since and the command that '
+               'clears the lock. --dry-run takes no lock') % DEFAULT_LOCK_WAIT,
     )
     parser.add_argument(
         '--parallel', metavar='<count>',

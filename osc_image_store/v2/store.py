@@ -23,9 +23,9 @@ from osc_lib.command import command
 from osc_lib import exceptions
 from osc_lib import utils
 
+from osc_image_store.engine import lock
 from osc_image_store.engine import remover
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.i18n import _
 from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.v2 import args
@@ -73,13 +73,16 @@ EXIT_CODES_HELP = _(
     '(unknown store, multi-store not enabled, authentication); 2 for usage '
     'errors; 130 when interrupted (Ctrl-C: nothing new is started, what is '
     'in flight finishes and is reported; a second Ctrl-C stops at once and '
-    'reports in-flight removals as unknown). Runs of this command that free '
-    'different stores never run at once: each takes a lock (the metadata '
-    'definitions namespace osc-image-store-removals, admin only by default) '
-    'that runs freeing the same store share, and waits up to --lock-wait '
-    'for the others; an image whose removal had an unknown or unverified '
-    'outcome keeps a hold (property osc_image_store_lock) for 15 minutes. '
-    'Other tools do not honour either. Re-running the same command after '
+    'reports in-flight removals as unknown). Two runs of this command never '
+    'work on one image at once: each run locks an image (a tag named by the '
+    'image ID in the private metadata definitions namespace '
+    'osc-image-store-locks; admin only by default) from just before its last '
+    'read until its outcome is known, and waits up to --lock-wait for an '
+    'image another run has locked. An image whose removal had an unknown or '
+    'unverified outcome keeps its lock until an operator has checked it and '
+    'cleared it ("openstack image store lock delete <image-id>"); so does '
+    'an image of a run that was killed. Other tools (openstack image delete '
+    '--store) do not honour the locks. Re-running the same command after '
     'an interruption or a failure finishes the job. See where an image '
     'lives with "openstack image store list --image <image>".')
 
@@ -214,7 +217,7 @@ class DeleteImageFromStore(command.Lister):
                                     engine.copies_pending,
                                     engine.bytes_copied)
         except (store_exc.MultiStoreNotEnabled, store_exc.StoreNotFound,
-                store_exc.InvalidIdentifier, runlock.LockError) as exc:
+                store_exc.InvalidIdentifier, lock.LockError) as exc:
             raise exceptions.CommandError(str(exc))
         except KeyboardInterrupt:
             rows.extend(engine.interrupted_rows())
@@ -234,6 +237,7 @@ class DeleteImageFromStore(command.Lister):
                 _(' The others were not started.') if engine.not_started
                 else '')
         self._not_started = engine.not_started
+        self._report_locks(engine)
         self._summary = {'failed': sum(r.failed for r in rows),
                          'total': len(rows), 'store': parsed_args.store,
                          'counts': output.failure_counts(rows)
@@ -284,8 +288,27 @@ class DeleteImageFromStore(command.Lister):
                                         parsed_args.project))
 
     @staticmethod
+    def _report_locks(engine: remover.Remover) -> None:
+        """Name the locks an operator has to look at, with the command."""
+        if engine.kept_locks:
+            LOG.warning(_(
+                '%(count)d image(s) keep their lock after an outcome in '
+                'doubt; no run of this command touches them until it is '
+                'cleared. Check where their data is ("openstack image store '
+                'list --image <image>"), then run: %(command)s'), {
+                    'count': len(engine.kept_locks),
+                    'command': lock.clear_command(engine.kept_locks)})
+        if engine.locked_out:
+            LOG.warning(_(
+                '%(count)d image(s) stayed locked by another run; if no run '
+                'of this command works on them any more (see "openstack '
+                'image store lock list"), check them and run: %(command)s'), {
+                    'count': len(engine.locked_out),
+                    'command': lock.clear_command(engine.locked_out)})
+
+    @staticmethod
     def _say(text: str) -> None:
-        """Tell the operator about the lock between runs (stderr)."""
+        """Tell the operator about a wait for locked images (stderr)."""
         LOG.warning(text)
 
     def _project_id(self, parsed_args: argparse.Namespace) -> str | None:
