@@ -144,22 +144,20 @@ class ImageLocks:
     def release(self, image_id: str) -> str | None:
         """Unlock an image this run locked (``DELETE .../tags/{id}``).
 
-        A 404 (cleared by an operator) is fine; a failed delete is tried
-        once more.
+        Sent once: a 404 (cleared by an operator) is fine; after any other
+        error the tag may stay, and is never deleted again by this run
+        (by then the name may be another run's lock).
 
-        :returns: None when done, else the error (the tag stays).
+        :returns: None when done, else the error for an operator.
         """
         if image_id not in self.held:
             return None
         self.held.discard(image_id)
-        error: Exception | None = None
-        for _attempt in range(2):
-            try:
-                self.proxy.delete_metadef_tag(NAMESPACE, image_id)
-                return None
-            except _ERRORS as exc:
-                error = exc
-        return str(error)
+        try:
+            self.proxy.delete_metadef_tag(NAMESPACE, image_id)
+        except _ERRORS as exc:
+            return str(exc)
+        return None
 
     def keep(self, image_id: str) -> None:
         """Leave an image's lock in place for an operator to clear."""

@@ -249,6 +249,9 @@ class Remover(steps.Steps):
         self._out.clear()
         self._waiting.clear()
         chunk, self._chunk = self._chunk or steps.Chunk(), None
+        # A worker between its stop check and its send holds the mutex:
+        # once it is ours, chunk.sent names every DELETE that may go out.
+        got = chunk.mutex.acquire(timeout=10)
         for label, image_id in chunk.order:
             if image_id is None:
                 rows.append(chunk.failed[label])
@@ -261,6 +264,8 @@ class Remover(steps.Steps):
                     'store %s was in flight: it may or may not have '
                     'happened, and Glance may still carry it out.'
                     % (image_id, self.store))))
+            elif not got:
+                self.locks.keep(image_id)  # its DELETE may be going out
         self._unlock_all()
         return rows
 
@@ -395,10 +400,13 @@ class Remover(steps.Steps):
             self.not_started = True
         elif go:
             self._remove(go, chunk, pool)
-        for image_id in pending:  # unlock, or keep an outcome in doubt
-            if image_id in chunk.rows:
-                chunk.rows[image_id] = self._unlock(chunk.rows[image_id])
-            elif image_id not in copying:
+        # Unlock (or keep the lock of an outcome in doubt), in parallel.
+        done = [i for i in pending if i in chunk.rows]
+        for image_id, row in zip(done, pool.map(
+                self._unlock, [chunk.rows[i] for i in done])):
+            chunk.rows[image_id] = row
+        for image_id in pending:
+            if image_id not in chunk.rows and image_id not in copying:
                 self.locks.release(image_id)  # not started
         self._chunk = None
         slots: list[_Slot] = []

@@ -62,6 +62,12 @@ _APPEND_PATH = re.compile(re.escape(_TAGS))
 _ENDPOINT_ARGUMENTS = {'endpoint_override', 'endpoint_filter', 'base_url',
                        'interface', 'service_type', 'version',
                        'min_version', 'max_version', 'allow'}
+#: Request arguments of a write sent at most once: keystoneauth would
+#: otherwise send it again after a dropped connection or a 503, when the
+#: first may have been carried out (a tag DELETE sent twice can delete the
+#: lock another run made in between).
+_ONCE: dict[str, ty.Any] = {'connect_retries': 0, 'status_code_retries': 0,
+                            'retriable_status_codes': []}
 #: Longest ``id=in:`` list sent in one listing (keeps URLs short).
 MAX_IDS_PER_LISTING = 50
 
@@ -327,7 +333,8 @@ class Proxy(_proxy.Proxy):
         """Create one tag (``POST /v2/metadefs/namespaces/{ns}/tags/{name}``).
 
         Atomic: tags are unique per namespace, so of two clients creating
-        one name, one gets 201 and the other 409, on any API worker.
+        one name, one gets 201 and the other 409, on any API worker.  Sent
+        once (no retry).
 
         :param namespace: the namespace name; ``name``: the tag name.
         :returns: :class:`~osc_image_store.sdk.resources.MetadefTag`.
@@ -336,7 +343,8 @@ class Proxy(_proxy.Proxy):
             private one and the caller is not admin), ``HttpException``.
         """
         response = self.post(_tag_path(namespace, name),
-                             headers={'Accept': 'application/json'})
+                             headers={'Accept': 'application/json'},
+                             **_ONCE)
         sdk_exc.raise_from_response(response)
         return resources.MetadefTag.existing(
             namespace_name=namespace, **_json(response, {'name': name}))
@@ -348,7 +356,7 @@ class Proxy(_proxy.Proxy):
 
         ``POST /v2/metadefs/namespaces/{ns}/tags`` with ``X-Openstack-Append:
         True`` (without that header Glance would replace every tag of the
-        namespace) and ``{"tags": [{"name": ...}, ...]}``.
+        namespace) and ``{"tags": [{"name": ...}, ...]}``.  Sent once.
 
         :param namespace: the namespace name; ``names``: tag names.
         :returns: the tags created (:class:`~osc_image_store.sdk.resources.
@@ -361,7 +369,7 @@ class Proxy(_proxy.Proxy):
             '/metadefs/namespaces/%s/tags' % _segment(namespace),
             json={'tags': [{'name': name} for name in names]},
             headers={'Accept': 'application/json',
-                     'X-Openstack-Append': 'True'})
+                     'X-Openstack-Append': 'True'}, **_ONCE)
         sdk_exc.raise_from_response(response)
         body = _json(response, {'tags': [{'name': n} for n in names]})
         return [resources.MetadefTag.existing(namespace_name=namespace, **tag)
@@ -399,6 +407,10 @@ class Proxy(_proxy.Proxy):
     ) -> None:
         """Delete a tag (``DELETE /v2/metadefs/namespaces/{ns}/tags/{name}``).
 
+        Sent once: after a timeout or a 5xx the caller cannot know whether
+        it happened, and must not send it again (the name may belong to
+        someone else by then).
+
         :param namespace: the namespace name; ``name``: the tag name.
         :param ignore_missing: a 404 (no such tag) is not an error.
         :raises: ``openstack.exceptions.NotFoundException`` (404, unless
@@ -406,7 +418,8 @@ class Proxy(_proxy.Proxy):
             or policy), ``HttpException``.
         """
         response = self.delete(_tag_path(namespace, name),
-                               headers={'Accept': 'application/json'})
+                               headers={'Accept': 'application/json'},
+                               **_ONCE)
         if ignore_missing and response.status_code == 404:
             return
         sdk_exc.raise_from_response(response)
@@ -442,9 +455,8 @@ class Proxy(_proxy.Proxy):
         image_id = _image_id(image)
         response = self.delete(
             identifiers.store_image_path(store, image_id),
-            headers={'Accept': 'application/json'}, connect_retries=0,
-            status_code_retries=0, retriable_status_codes=[],
-            allow_reauth=False)
+            headers={'Accept': 'application/json'}, allow_reauth=False,
+            **_ONCE)
         sdk_exc.raise_from_response(response)
 
     def read_first_byte(self, image: str | resources.Image) -> int:

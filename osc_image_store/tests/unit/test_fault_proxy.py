@@ -16,19 +16,28 @@ Glance, and records what reached it.
 """
 
 from concurrent import futures
+import datetime
+import email.utils
 import http.server
+import random
+import re
 import threading
 import time
 
 from localcloud import faults
+from localcloud import relay
 import requests
 import testtools
 
 BLOB = bytes(range(256)) * 4096  # 1 MiB
+#: RFC 7231 IMF-fixdate.
+IMF_FIXDATE = re.compile(
+    r'^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|'
+    r'Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$')
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):
-    """GET /blob (Range aware), GET /chunked, PUT /echo, DELETE /thing."""
+    """GET /blob (Range aware), /chunked, /nodate; PUT /echo; DELETE."""
 
     protocol_version = 'HTTP/1.1'
     server: '_Server'
@@ -53,6 +62,12 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             for piece in (b'abc', b'defgh', b''):
                 self.wfile.write(b'%x\r\n%s\r\n' % (len(piece), piece))
+            return
+        if self.path == '/nodate':
+            self.send_response_only(200)  # neither Date nor Server
+            self.send_header('Content-Length', '2')
+            self.end_headers()
+            self.wfile.write(b'ok')
             return
         ranged = self.headers.get('Range')
         if ranged:
@@ -231,3 +246,133 @@ class TestFaultProxy(testtools.TestCase):
         self.assertFalse(caller.is_alive())
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(1, len(errors))
+
+    # -- delays drawn from a range --------------------------------------
+
+    def seeded_proxy(self, seed):
+        return self.useFixture(faults.FaultProxy(
+            'http://127.0.0.1:%d' % self.upstream.server_address[1],
+            seed=seed))
+
+    def test_delay_request_drawn_per_request_from_the_seed(self):
+        proxy = self.seeded_proxy(7)
+        rule = proxy.delay_request((0.0, 1.2), 'GET', '^/chunked$',
+                                   count=None)
+        draws = random.Random(7)
+        expected = [draws.uniform(0.0, 1.2) for _ in range(3)]
+        for delay in expected:
+            started = time.monotonic()
+            self.assertEqual(b'abcdefgh', self.session.get(
+                proxy.url + '/chunked', timeout=10).content)
+            took = time.monotonic() - started
+            # It waited what it drew for this request, not the bounds.
+            self.assertGreaterEqual(took, delay)
+            self.assertLess(took, delay + 0.5)
+        self.assertEqual(expected, [s.delay for s in proxy.seen])
+        self.assertEqual(['delay_request'] * 3,
+                         [s.action for s in proxy.seen])
+        self.assertEqual((0.0, 1.2), rule.seconds)
+        self.assertEqual(3, rule.hits)
+
+    def test_delay_response_range_with_a_random_instance(self):
+        proxy = self.seeded_proxy(random.Random(3))
+        proxy.delay_response((0.4, 0.6), 'DELETE', count=None)
+        # The server acts at once; the answer comes after the delay.
+        self.assertRaises(requests.ReadTimeout, self.session.delete,
+                          proxy.url + '/thing', timeout=0.2)
+        self.assertEqual([('DELETE', '/thing')], self.upstream.log)
+        started = time.monotonic()
+        self.assertEqual(204, self.session.delete(
+            proxy.url + '/thing', timeout=10).status_code)
+        took = time.monotonic() - started
+        draws = random.Random(3)
+        expected = [draws.uniform(0.4, 0.6) for _ in range(2)]
+        self.assertEqual(expected, [s.delay for s in proxy.seen])
+        self.assertGreaterEqual(took, expected[1])
+        self.assertEqual([('DELETE', '/thing')] * 2, self.upstream.log)
+
+    def test_fixed_delays_stay_fixed(self):
+        self.proxy.delay_request(0.2, 'GET')
+        self.get('/chunked')
+        self.assertEqual([0.2], [s.delay for s in self.proxy.seen])
+
+    def test_bad_delays_are_refused(self):
+        for seconds in (-1, (2, 1), (-1, 1), (1, 2, 3), (),
+                        float('nan'), (0, float('inf'))):
+            self.assertRaises(ValueError, self.proxy.delay_request, seconds)
+            self.assertRaises(ValueError, self.proxy.delay_response, seconds)
+        self.assertRaises(ValueError, self.proxy.shift_date, float('nan'))
+        self.assertEqual([], self.proxy.rules)
+
+    # -- Date shifted ---------------------------------------------------
+
+    def assertDateNear(self, response, seconds):
+        """The answer has one Date, ``seconds`` from now (RFC 7231)."""
+        dates = response.raw.headers.getlist('Date')
+        self.assertEqual(1, len(dates), dates)
+        self.assertRegex(dates[0], IMF_FIXDATE)
+        off = (email.utils.parsedate_to_datetime(dates[0])
+               - datetime.datetime.now(datetime.timezone.utc))
+        self.assertAlmostEqual(seconds, off.total_seconds(), delta=3)
+
+    def test_shift_date_moves_the_upstream_date(self):
+        ahead = self.proxy.shift_date(400, count=1)
+        self.proxy.shift_date(-400, 'GET', '^/blob')
+        self.assertDateNear(self.get('/blob'), 400)
+        self.assertDateNear(self.get('/blob'), -400)
+        self.assertDateNear(self.get('/chunked'), 0)  # no rule: as is
+        self.assertEqual(1, ahead.hits)
+        self.assertEqual([('forward', 400.0), ('forward', -400.0),
+                          ('forward', None)],
+                         [(s.action, s.date_shift) for s in self.proxy.seen])
+
+    def test_shift_date_adds_a_missing_date(self):
+        self.assertNotIn('Date', self.get('/nodate').headers)
+        self.proxy.shift_date(-400)
+        response = self.get('/nodate')
+        self.assertEqual(b'ok', response.content)
+        self.assertDateNear(response, -400)
+
+    def test_shift_date_applies_with_the_other_rules(self):
+        shift = self.proxy.shift_date(400)
+        self.proxy.delay_request(0.3, 'GET', '^/blob$')
+        self.proxy.status(503, 'busy', 'DELETE')
+        self.proxy.status_after_forward(502, method='PUT')
+        started = time.monotonic()
+        response = self.get('/blob')
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertEqual(BLOB, response.content)
+        self.assertDateNear(response, 400)
+        response = self.session.delete(self.proxy.url + '/thing', timeout=10)
+        self.assertEqual(503, response.status_code)
+        self.assertDateNear(response, 400)
+        response = self.session.put(self.proxy.url + '/echo', data=b'x',
+                                    timeout=10)
+        self.assertEqual(502, response.status_code)
+        self.assertDateNear(response, 400)
+        self.assertDateNear(self.get('/chunked'), 400)
+        self.assertEqual(
+            [('GET', '/blob', 'delay_request', 200, 0.3, 400.0),
+             ('DELETE', '/thing', 'status', 503, None, 400.0),
+             ('PUT', '/echo', 'status_after_forward', 502, None, 400.0),
+             ('GET', '/chunked', 'forward', 200, None, 400.0)],
+            [(s.method, s.path, s.action, s.status, s.delay, s.date_shift)
+             for s in self.proxy.seen])
+        self.assertEqual(4, shift.hits)
+        self.assertEqual([('GET', '/blob'), ('PUT', '/echo'),
+                          ('GET', '/chunked')], self.upstream.log)
+
+    def test_shifted_date(self):
+        self.assertEqual('Sun, 06 Nov 1994 08:56:17 GMT', relay.shifted_date(
+            'Sun, 06 Nov 1994 08:49:37 GMT', 400))
+        self.assertEqual('Sat, 05 Nov 1994 08:49:37 GMT', relay.shifted_date(
+            'Sun, 06 Nov 1994 08:49:37 GMT', -86400))
+        self.assertEqual('Sun, 06 Nov 1994 07:49:37 GMT', relay.shifted_date(
+            'Sun, 06 Nov 1994 08:49:37 +0100', 0))
+        self.assertEqual('Sun, 06 Nov 1994 08:49:38 GMT', relay.shifted_date(
+            'Sun, 06 Nov 1994 08:49:37 -0000', 1))
+        now = email.utils.parsedate_to_datetime(
+            relay.shifted_date('not a date', 0))
+        self.assertAlmostEqual(
+            0, (now - datetime.datetime.now(datetime.timezone.utc))
+            .total_seconds(), delta=3)

@@ -18,9 +18,11 @@ installed from the clone's ``tools/cloud-requirements.txt``; this package
 only drives them. Public API:
 
 * :class:`LocalCloud` (start/stop/attach, client configuration, image
-  helpers, faults) and :func:`get_cloud` (the test process's cloud);
+  helpers, faults, slow store deletes) and :func:`get_cloud` (the test
+  process's cloud);
 * :class:`FaultProxy` (:mod:`localcloud.faults`), a reverse proxy that
-  injects delays, dropped connections and error answers;
+  injects delays (fixed or random), dropped connections, error answers
+  and shifted ``Date`` headers;
 * the cloud names :data:`ADMIN_CLOUD` (``isd-admin``),
   :data:`MEMBER_CLOUD` (``isd-member``), :data:`NOMULTI_CLOUD`
   (``isd-nomulti``), :data:`ODD_CLOUD` (``isd-odd``); the store ids

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The run directory's files: WSGI modules, ``keystone.conf``, one
+"""The run directory's files: WSGI modules (Glance's with slow store
+deletes, :mod:`localcloud.slowstore`), ``keystone.conf``, one
 ``glance-api.conf`` per Glance, and the clouds of ``clouds.yaml``."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pathlib
 import typing
 
 from localcloud.servers import write_ini
+from localcloud import slowstore
 
 if typing.TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -44,6 +46,16 @@ import sys
 # {app} parses sys.argv with oslo.config at import: hide gunicorn's options.
 sys.argv = sys.argv[:1]
 from {app}.wsgi.api import application  # noqa: E402,F401
+{extra}'''
+#: Glance's addition to its WSGI module: slow store deletes (see
+#: :mod:`localcloud.slowstore`, copied beside it).
+_GLANCE_EXTRA = f'''
+import pathlib  # noqa: E402
+
+import {slowstore.MODULE}  # noqa: E402
+
+{slowstore.MODULE}.install(
+    pathlib.Path(__file__).absolute().parent / {slowstore.FILE_NAME!r})
 '''
 
 
@@ -76,9 +88,11 @@ def write_all(cloud: LocalCloud) -> None:
         dirs += [*cloud.odd_store_dirs.values(), cloud.web_dir]
     for path in dirs:
         path.mkdir(parents=True, exist_ok=True)
-    for app in ('keystone', 'glance'):
+    (cloud.run_dir / f'{slowstore.MODULE}.py').write_text(
+        pathlib.Path(slowstore.__file__).read_text())
+    for app, extra in (('keystone', ''), ('glance', _GLANCE_EXTRA)):
         (cloud.run_dir / f'cloud_wsgi_{app}.py').write_text(
-            _WSGI_MODULE.format(app=app))
+            _WSGI_MODULE.format(app=app, extra=extra))
     ks = cloud.run_dir / 'keystone'
     write_ini(ks / 'keystone.conf', {
         'database': {'connection': f'sqlite:///{ks}/keystone.sqlite'},

@@ -26,9 +26,14 @@ the image endpoint)::
 Rules are matched in the order they were added, on the method (None:
 any) and a regular expression searched in the path (query included);
 each applies ``count`` times (None: always), then is used up. A request
-no rule matches is forwarded untouched. Bodies are streamed both ways
-(uploads, downloads, ``Range`` requests); every answer closes the client
-connection (``Connection: close``).
+gets the first rule that matches it, plus the first matching
+:meth:`~FaultProxy.shift_date` rule, which rewrites the ``Date`` of the
+answer whatever else happens (a server whose clock is off, slow or
+not). A request no rule matches is forwarded untouched. Delays are
+fixed or drawn per request from a range (``seconds=(0.5, 3.0)``; pass
+``seed`` to the proxy to draw the same ones again). Bodies are streamed
+both ways (uploads, downloads, ``Range`` requests); every answer closes
+the client connection (``Connection: close``).
 """
 
 from __future__ import annotations
@@ -36,18 +41,19 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import http.server
+import math
+import random
 import re
 import socket
-import sys
 import threading
 import typing
 import urllib.parse
 
-#: Hop-by-hop headers, never forwarded.
-_HOP = {'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer',
-        'transfer-encoding', 'upgrade', 'proxy-authorization',
-        'proxy-authenticate'}
-_CHUNK = 64 * 1024
+from localcloud import relay
+from localcloud.relay import QuietServer
+
+#: Seconds, or a ``(low, high)`` range to draw them from.
+Seconds = float | tuple[float, float]
 
 
 @dataclasses.dataclass
@@ -55,8 +61,10 @@ class Rule:
     """One fault: what to do with matching requests.
 
     :ivar action: ``delay_request``, ``delay_response``,
-        ``drop_after_forward``, ``status``, ``status_after_forward`` or
-        ``pair``.
+        ``drop_after_forward``, ``status``, ``status_after_forward``,
+        ``pair`` or ``shift_date``.
+    :ivar seconds: a delay, wait or shift; delays can be a ``(low,
+        high)`` range.
     :ivar hits: how many requests it has applied to.
     """
 
@@ -64,7 +72,7 @@ class Rule:
     method: str | None = None
     path: str = ''
     count: int | None = 1
-    seconds: float = 0.0
+    seconds: Seconds = 0.0
     code: int = 0
     body: bytes = b''
     hits: int = 0
@@ -75,34 +83,28 @@ class Rule:
                 and self.method in (None, method)
                 and re.search(self.path, path) is not None)
 
+    def draw(self, rng: random.Random) -> float:
+        """Return the seconds of one hit (uniform in a range)."""
+        if isinstance(self.seconds, tuple):
+            return rng.uniform(*self.seconds)
+        return self.seconds
+
 
 @dataclasses.dataclass
 class Seen:
     """A request the proxy handled.
 
-    Its method, path, the rule's action (``forward`` when none applied)
-    and the status sent (None: none).
+    Its method, path, the rule's action (``forward`` when none applied),
+    the status sent (None: none), the seconds of its delay (drawn for
+    it; None: no delay rule) and the shift of its ``Date`` (None: none).
     """
 
     method: str
     path: str
     action: str
     status: int | None = None
-
-
-class QuietServer(http.server.ThreadingHTTPServer):
-    """A threaded HTTP server that does not print dropped connections.
-
-    Hanging up on a client (``drop_after_forward``) or a client that gives
-    up (a timeout) are what this proxy is for, not errors.
-    """
-
-    daemon_threads = True
-
-    def handle_error(self, request: typing.Any,
-                     client_address: typing.Any) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
+    delay: float | None = None
+    date_shift: float | None = None
 
 
 class FaultProxy:
@@ -115,11 +117,15 @@ class FaultProxy:
     """
 
     def __init__(self, upstream: str, port: int = 0,
-                 timeout: float = 300.0) -> None:
+                 timeout: float = 300.0,
+                 seed: int | random.Random | None = None) -> None:
         """:param upstream: ``http://host:port[/prefix]`` of the server.
 
         :param port: the port to listen on (default any free one).
         :param timeout: seconds to wait for the upstream server.
+        :param seed: where delays in a range are drawn from: a seed, or
+            a ``random.Random`` (default an unseeded one). Requests draw
+            in their order of arrival.
         """
         parts = urllib.parse.urlsplit(upstream)
         if parts.scheme != 'http' or not parts.hostname:
@@ -131,6 +137,8 @@ class FaultProxy:
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         self._pairs: dict[str, threading.Event] = {}
+        self._rng = (seed if isinstance(seed, random.Random)
+                     else random.Random(seed))
         self._stopping = threading.Event()
         self._server: http.server.ThreadingHTTPServer | None = None
 
@@ -187,20 +195,28 @@ class FaultProxy:
             self.rules.append(rule)
         return rule
 
-    def delay_request(self, seconds: float, method: str | None = None,
+    def delay_request(self, seconds: Seconds, method: str | None = None,
                       path: str = '', count: int | None = 1) -> Rule:
-        """Wait ``seconds``, then forward the request."""
-        return self._add('delay_request', method, path, count,
-                         seconds=seconds)
+        """Wait ``seconds``, then forward the request.
 
-    def delay_response(self, seconds: float, method: str | None = None,
+        :param seconds: the delay, or a ``(low, high)`` range: each
+            request then waits ``random.uniform(low, high)``.
+        :raises ValueError: a negative delay or an empty range.
+        """
+        return self._add('delay_request', method, path, count,
+                         seconds=_delay(seconds))
+
+    def delay_response(self, seconds: Seconds, method: str | None = None,
                        path: str = '', count: int | None = 1) -> Rule:
         """Forward at once; hold the answer back ``seconds``.
 
         The server carries the request out while the client may time out.
+
+        :param seconds: as for :meth:`delay_request`.
+        :raises ValueError: a negative delay or an empty range.
         """
         return self._add('delay_response', method, path, count,
-                         seconds=seconds)
+                         seconds=_delay(seconds))
 
     def drop_after_forward(self, method: str | None = None, path: str = '',
                            count: int | None = 1) -> Rule:
@@ -232,19 +248,53 @@ class FaultProxy:
         return self._add('pair', 'DELETE', r'^/v2/stores/[^/]+/[^/?]+$',
                          count, seconds=seconds)
 
+    def shift_date(self, seconds: float, method: str | None = None,
+                   path: str = '', count: int | None = None) -> Rule:
+        """Move the ``Date`` of answers by ``seconds`` (a clock off).
+
+        The upstream ``Date`` (now when it has none) plus ``seconds``,
+        written as RFC 7231 requires (``Sun, 06 Nov 1994 08:49:37
+        GMT``); the proxy's own answers (:meth:`status`) get one too.
+        Applies on top of the request's other rule; by default to every
+        answer.
+
+        :param seconds: ahead (positive) or behind (negative).
+        :raises ValueError: ``seconds`` is not finite.
+        """
+        if not math.isfinite(seconds):
+            raise ValueError(f'seconds must be finite: {seconds}')
+        return self._add('shift_date', method, path, count,
+                         seconds=float(seconds))
+
     def clear(self) -> None:
         """Drop every rule."""
         with self._lock:
             self.rules.clear()
 
-    def _claim(self, method: str, path: str) -> Rule | None:
-        """Return the first rule for the request, counting the hit."""
+    def _claim(self, method: str, path: str) -> tuple[Rule, Seen]:
+        """Take the rules of a request, counting the hits; record it.
+
+        :returns: its first matching rule but date shifts (``forward``
+            when none) and its :class:`Seen`, which holds the delay drawn
+            and the first matching date shift.
+        """
         with self._lock:
-            for rule in self.rules:
-                if rule.matches(method, path):
-                    rule.hits += 1
-                    return rule
-        return None
+            matching = [r for r in self.rules if r.matches(method, path)]
+            rule = next((r for r in matching if r.action != 'shift_date'),
+                        None)
+            shift = next((r for r in matching if r.action == 'shift_date'),
+                         None)
+            for hit in (rule, shift):
+                if hit is not None:
+                    hit.hits += 1
+            rule = rule or Rule('forward')
+            seen = Seen(method, path, rule.action)
+            if rule.action in ('delay_request', 'delay_response'):
+                seen.delay = rule.draw(self._rng)
+            if shift is not None:
+                seen.date_shift = typing.cast(float, shift.seconds)
+            self.seen.append(seen)
+        return rule, seen
 
     def _meet(self, key: str, seconds: float) -> None:
         """Wait for another request with ``key`` (``seconds`` at most)."""
@@ -260,57 +310,61 @@ class FaultProxy:
             if self._pairs.get(key) is mine:
                 del self._pairs[key]
 
-    def _record(self, seen: Seen) -> None:
-        with self._lock:
-            self.seen.append(seen)
-
 
 def _bytes(body: bytes | str) -> bytes:
     return body.encode() if isinstance(body, str) else body
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """One request: apply the proxy's rule, forward, relay."""
+def _delay(seconds: Seconds) -> Seconds:
+    """Check a delay: seconds >= 0, or a ``(low, high)`` range of them."""
+    values = ((seconds,) if isinstance(seconds, (int, float))
+              else tuple(seconds))
+    if (len(values) not in (1, 2) or values[0] > values[-1]
+            or not all(math.isfinite(v) and v >= 0 for v in values)):
+        raise ValueError(f'a delay is seconds >= 0 or (low, high) with '
+                         f'0 <= low <= high: {seconds!r}')
+    if len(values) == 1:
+        return float(values[0])
+    return float(values[0]), float(values[1])
 
-    protocol_version = 'HTTP/1.1'
+
+class _Handler(relay.RelayHandler):
+    """One request: apply the proxy's rules, forward, relay."""
+
     proxy: FaultProxy
-
-    def log_message(self, format: str, *args: typing.Any) -> None:
-        """Quiet: :attr:`FaultProxy.seen` records the requests."""
 
     def _handle(self) -> None:
         self.close_connection = True
-        method, path = self.command, self.path
-        rule = self.proxy._claim(method, path) or Rule('forward')
-        action = rule.action
-        seen = Seen(method, path, action)
-        self.proxy._record(seen)
+        rule, seen = self.proxy._claim(self.command, self.path)
+        action, shift = rule.action, seen.date_shift
         if action == 'status':
             for _ in self._request_body():  # read it before answering
                 pass
-            seen.status = self._answer(rule.code, rule.body)
+            seen.status = self._answer(rule.code, rule.body, shift)
             return
         if action == 'delay_request' and self.proxy._stopping.wait(
-                rule.seconds):
+                seen.delay):
             return
         if action == 'pair':
-            self.proxy._meet(path.rsplit('/', 1)[1], rule.seconds)
+            self.proxy._meet(self.path.rsplit('/', 1)[1],
+                             typing.cast(float, rule.seconds))
         upstream = http.client.HTTPConnection(*self.proxy.upstream,
                                               timeout=self.proxy.timeout)
         try:
-            response = self._forward(upstream)
+            response = self._forward(upstream,
+                                     self.proxy.prefix + self.path)
             if action == 'drop_after_forward':
                 response.read()
                 self.connection.shutdown(socket.SHUT_RDWR)
             elif action == 'status_after_forward':
                 response.read()
-                seen.status = self._answer(rule.code, rule.body)
+                seen.status = self._answer(rule.code, rule.body, shift)
             else:
                 if action == 'delay_response' and self.proxy._stopping.wait(
-                        rule.seconds):
+                        seen.delay):
                     return
                 seen.status = response.status
-                self._relay(response)
+                self._relay(response, shift)
         except OSError:
             pass  # the client or the server went away
         finally:
@@ -318,59 +372,3 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
     do_OPTIONS = _handle
-
-    def _request_body(self) -> typing.Iterator[bytes]:
-        """Yield the request body (Content-Length or chunked)."""
-        if 'chunked' in self.headers.get('Transfer-Encoding', '').lower():
-            while True:
-                size = int(self.rfile.readline().split(b';')[0], 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
-                        pass  # trailers
-                    return
-                yield self.rfile.read(size)
-                self.rfile.readline()
-        left = int(self.headers.get('Content-Length') or 0)
-        while left > 0:
-            chunk = self.rfile.read(min(left, _CHUNK))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
-
-    def _forward(self, upstream: http.client.HTTPConnection
-                 ) -> http.client.HTTPResponse:
-        """Send the request upstream, streaming its body."""
-        chunked = 'chunked' in self.headers.get('Transfer-Encoding',
-                                                '').lower()
-        has_body = chunked or 'Content-Length' in self.headers
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() not in _HOP}
-        upstream.request(self.command, self.proxy.prefix + self.path,
-                         body=self._request_body() if has_body else None,
-                         headers=headers, encode_chunked=chunked)
-        return upstream.getresponse()
-
-    def _answer(self, code: int, body: bytes) -> int:
-        """Send an answer of our own; return its status."""
-        self.send_response_only(code)
-        self.send_header('Content-Type', 'text/plain')
-        self.send_header('Content-Length', str(len(body)))
-        self.send_header('Connection', 'close')
-        self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(body)
-        return code
-
-    def _relay(self, response: http.client.HTTPResponse) -> None:
-        """Send the upstream answer on, streaming its body."""
-        self.send_response_only(response.status, response.reason)
-        for name, value in response.getheaders():
-            if name.lower() not in _HOP:
-                self.send_header(name, value)
-        self.send_header('Connection', 'close')
-        self.end_headers()
-        # http.client knows a HEAD answer has no body.
-        while chunk := response.read1(_CHUNK):
-            self.wfile.write(chunk)
-        self.wfile.flush()

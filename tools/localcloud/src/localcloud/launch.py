@@ -11,7 +11,8 @@
 # under the License.
 
 """Starting and restarting the local cloud's servers; killing workers;
-their pids. Mixed into :class:`localcloud.LocalCloud`."""
+slow store deletes; their pids. Mixed into
+:class:`localcloud.LocalCloud`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from localcloud import identity
 from localcloud import servers
 from localcloud.servers import CloudError
 from localcloud.servers import say
+from localcloud import slowstore
 
 if typing.TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -249,6 +251,40 @@ class Launcher:
                                  + servers.tail(self.access_log(service)))
             time.sleep(0.2)
         return killed
+
+    def set_store_delete_delay(self, seconds: float,
+                               store: str | None = None) -> dict[str, float]:
+        """Make Glance's store deletes slow, as RBD or Swift removals are.
+
+        Each backend delete then sleeps ``seconds`` inside Glance, in the
+        thread serving the request, before the data goes: the image Glance
+        read for that request is held meanwhile; other requests go on
+        (each Glance runs several threads per worker). Read at each
+        delete: no restart. Applies to every Glance of this cloud (see
+        :mod:`localcloud.slowstore`); every process attached to it sees
+        the same delays.
+
+        :param seconds: the delay (0: none).
+        :param store: the store id; None: every store (other values are
+            dropped; ``set_store_delete_delay(0)`` clears all); ``'*'``:
+            the stores without a value of their own. A store's 0 is kept
+            and overrides ``'*'``.
+        :returns: the delays now in force, ``{store or '*': seconds}``.
+        :raises ValueError: ``seconds`` is negative or not finite.
+        :raises CloudError: the cloud was started without slow deletes
+            (by an older localcloud).
+        """
+        if not (self.run_dir / f'{slowstore.MODULE}.py').exists():
+            raise CloudError(f'cloud in {self.run_dir} has no slow store '
+                             'deletes: start a new one')
+        delays = slowstore.write(self.run_dir / slowstore.FILE_NAME,
+                                 seconds, store)
+        say(f'store delete delays: {delays or "none"}')
+        return delays
+
+    def store_delete_delays(self) -> dict[str, float]:
+        """Return the store delete delays in force (``{}``: none)."""
+        return slowstore.read(self.run_dir / slowstore.FILE_NAME)
 
     def server_pids(self) -> dict[str, list[int]]:
         """Return the live pids of each server (for CPU/RSS readings).
