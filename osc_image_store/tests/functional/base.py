@@ -29,7 +29,7 @@ import uuid
 import localcloud
 import testtools
 
-from osc_image_store.engine import runlock
+from osc_image_store.engine import lock
 
 ADMIN = localcloud.ADMIN_CLOUD
 MEMBER = localcloud.MEMBER_CLOUD
@@ -39,8 +39,13 @@ OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 #: A gunicorn access log line: request line and User-Agent.
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" .* '
                      r'"(?P<agent>[^"]*)"$')
-#: The only DELETE that a client other than the fixture may send.
-_STORE_DELETE = re.compile(r'/v2/stores/[A-Za-z0-9_.-]+/[0-9a-f-]{36}')
+#: The only DELETEs that a client other than the fixture may send: a
+#: store's copy of an image, and an image lock (a tag named by its ID).
+_CLI_DELETE = re.compile(r'/v2/stores/[A-Za-z0-9_.-]+/[0-9a-f-]{36}|'
+                         r'/v2/metadefs/namespaces/%s/tags/[0-9a-f-]{36}'
+                         % lock.NAMESPACE)
+#: Where image locks live, for the fixture's own reads.
+LOCKS = '/metadefs/namespaces/%s/tags' % lock.NAMESPACE
 
 
 class CommandResult:
@@ -70,42 +75,60 @@ class TestCase(testtools.TestCase):
         self.expected = {}
         self.glance_log = self.cloud.access_log('glance')
         self.glance_log_start = self.glance_log.stat().st_size
+        self.addCleanup(self.clear_locks_left)
 
     def tearDown(self):
         self.check_images_intact()
         self.check_only_store_deletes()
-        self.check_lock_released()
+        self.check_no_image_writes()
+        self.check_no_locks_left()
         super().tearDown()
 
-    def check_lock_released(self):
-        """Check that no ended run is left in the lock between runs.
-
-        Every run of the command takes itself out of the register when it
-        ends (Ctrl-C included); an entry whose process is gone is a leak.
-        """
-        response = self.cloud.image_api(
-            'GET', '/metadefs/namespaces/' + runlock.NAMESPACE, (200, 404))
+    def locks(self):
+        """The IDs of the images locked now (tags of the lock namespace)."""
+        response = self.cloud.image_api('GET', LOCKS, (200, 404))
         if response.status_code == 404:
-            return
-        state = runlock.State.parse(response.json().get('description'))
-        for token, (host, pid, _beat) in state.runs.items():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                self.fail('run %s (%s:%s) ended without releasing the lock '
-                          'between runs: %s' % (token, host, pid, state))
+            return set()
+        return {tag['name'] for tag in response.json()['tags']}
+
+    def check_no_locks_left(self):
+        """Check that every run left no lock behind.
+
+        A run unlocks each image once its outcome is known; a test that
+        expects a lock to stay (an outcome in doubt, a killed run) clears
+        it the documented way before it ends.
+        """
+        self.assertEqual(set(), self.locks(), 'image locks left behind')
+
+    def clear_locks_left(self):
+        """After a failed test: clear the locks of this test's images."""
+        for image_id in self.locks():
+            self.cloud.image_api('DELETE', '%s/%s' % (LOCKS, image_id),
+                                 (204, 404))
 
     def check_only_store_deletes(self):
         """Check that only store-scoped DELETEs reached Glance.
 
         Any DELETE in Glance's access log that the fixture did not send
-        itself must remove one store's copy, nothing more.
+        itself must remove one store's copy or one image lock, nothing
+        more.
         """
         for path, agent in self.glance_deletes():
             if not agent.startswith(localcloud.FIXTURE_AGENT):
-                self.assertTrue(_STORE_DELETE.fullmatch(path),
+                self.assertTrue(_CLI_DELETE.fullmatch(path),
                                 'a DELETE that is not store-scoped: %s (%s)'
                                 % (path, agent))
+
+    def check_no_image_writes(self):
+        """Check that no client but the fixture sent a PATCH or a PUT.
+
+        Every image save writes back the location list it read: the tool
+        must never write to an image (Glance's access log).
+        """
+        writes = [(m, p) for m, p, agent in self.glance_requests()
+                  if m in ('PATCH', 'PUT')
+                  and not agent.startswith(localcloud.FIXTURE_AGENT)]
+        self.assertEqual([], writes, 'writes to Glance by the CLI')
 
     # -- images ------------------------------------------------------------
 
@@ -129,13 +152,18 @@ class TestCase(testtools.TestCase):
             return list(pool.map(lambda _: self.create_image(stores),
                                  range(count)))
 
-    def glance_deletes(self):
-        """(path, User-Agent) of each DELETE Glance logged in this test."""
+    def glance_requests(self):
+        """(method, path, User-Agent) of each request Glance logged."""
         with open(self.glance_log, errors='replace') as log:
             log.seek(self.glance_log_start)
             lines = log.read().splitlines()
-        return [(m['path'], m['agent']) for m in map(_ACCESS.search, lines)
-                if m and m['method'] == 'DELETE']
+        return [(m['method'], m['path'], m['agent'])
+                for m in map(_ACCESS.search, lines) if m]
+
+    def glance_deletes(self):
+        """(path, User-Agent) of each DELETE Glance logged in this test."""
+        return [(path, agent) for method, path, agent
+                in self.glance_requests() if method == 'DELETE']
 
     def cli_deletes(self):
         """Paths of the DELETEs the CLI (not the fixture) sent."""

@@ -14,6 +14,13 @@ real local cloud: every case says what happened, with the right exit code,
 and no image or stored byte is lost (checked after each test, and after
 each hostile attempt)."""
 
+import json
+import socket
+import uuid
+
+import localcloud
+
+from osc_image_store.engine import lock
 from osc_image_store.tests.functional import base
 from osc_image_store.tests import hostile
 
@@ -141,8 +148,8 @@ class TestNonAdmin(base.TestCase):
 
     def test_image_not_visible_to_member(self):
         image_id = self.create_image()
-        # A dry run: a real one ends sooner, on the lock between runs
-        # (admin only by default; see test_policy_refuses_member).
+        # A dry run: a real one ends sooner, on the image locks (admin
+        # only by default; see test_policy_refuses_member).
         result = self.store_delete('cheap', image_id, cloud=base.MEMBER,
                                    fail_ok=True, extra=['--dry-run'])
         self.assertCommandFailed(
@@ -155,13 +162,54 @@ class TestNonAdmin(base.TestCase):
             image_id, visibility='public')
         result = self.store_delete('cheap', image_id, cloud=base.MEMBER,
                                    fail_ok=True)
-        # The lock between runs is admin only by default: the member's run
-        # ends before any change, saying so.
+        # Image locks are admin only by default: the member's run ends
+        # before any change, saying so.
         self.assertCommandFailed(
-            result, 1, 'The lock between runs could not be ',
-            '(metadata definitions namespace osc-image-store-removals, '
+            result, 1, 'The image locks could not be taken (tags of the '
+            'metadata definitions namespace osc-image-store-locks; ',
             'admin only by default: ', 'nothing was removed.')
         self.assertEqual([], self.cli_deletes())
+
+
+    def test_locks_are_invisible_and_untouchable_for_members(self):
+        """Nothing of the locks reaches a tenant (private namespace).
+
+        An outcome in doubt (the DELETE answered 503 by a proxy) keeps
+        the image's lock: a member of another project then reads nothing
+        of it, cannot make or delete such a tag, and sees no property
+        written by the tool on the image.
+        """
+        image_id = self.create_image()
+        self.cloud.admin_connection().image.update_image(
+            image_id, visibility='public')
+        proxy = self.useFixture(localcloud.FaultProxy(
+            self.cloud.url('glance')))
+        proxy.status(503, 'backend timeout', 'DELETE', r'^/v2/stores/')
+        result = self.store_delete('cheap', image_id, fail_ok=True,
+                                   image_endpoint=proxy.url)
+        self.assertEqual('unknown', result.json()[0]['Result'], result)
+        self.assertEqual({image_id}, self.locks())
+        member = self.cloud.connection(base.MEMBER).image
+        namespace = '/metadefs/namespaces/' + lock.NAMESPACE
+        for method, path in (('GET', namespace), ('GET', namespace + '/tags'),
+                             ('GET', '%s/tags/%s' % (namespace, image_id)),
+                             ('DELETE', '%s/tags/%s' % (namespace, image_id)),
+                             ('POST', '%s/tags/%s' % (namespace, uuid.uuid4())),
+                             ('GET', '/metadefs/namespaces')):
+            response = member.request(path, method, raise_exc=False)
+            if path == '/metadefs/namespaces':
+                self.assertNotIn(lock.NAMESPACE, response.text)
+                continue
+            self.assertIn(response.status_code, (403, 404),
+                          '%s %s: %s' % (method, path, response.text))
+        self.assertEqual({image_id}, self.locks())
+        shown = member.get('/images/' + image_id).json()
+        self.assertEqual([], [k for k in shown if 'osc_image_store' in k],
+                         shown)
+        self.assertNotIn(socket.gethostname(), json.dumps(shown))
+        # The documented way out.
+        self.openstack('image', 'store', 'lock', 'delete', image_id)
+        self.assertEqual(set(), self.locks())
 
 
 class TestModes(base.TestCase):
@@ -220,3 +268,12 @@ class TestModes(base.TestCase):
         self.assertEqual(('failed', ['archive', 'fast']),
                          (row['Result'], row['Remaining Stores']))
         self.assertEqual(set(), self.cloud.files_in_stores(image_id))
+        # Its lock stays: no run of this command touches it any more.
+        self.assertIn('Its lock stays', row['Reason'])
+        self.assertEqual({image_id}, self.locks())
+        other = self.store_delete('fast', image_id, fail_ok=True,
+                                  extra=['--lock-wait', '0'])
+        self.assertCommandFailed(
+            other, 1, 'Image %s is locked by another run' % image_id,
+            'openstack image store lock delete %s' % image_id)
+        self.openstack('image', 'store', 'lock', 'delete', image_id)

@@ -44,8 +44,12 @@ class FaultTestCase(base.TestCase):
         self.assertEqual(1, len(rows), result)
         return rows[0]
 
-    def lock_of(self, image_id):
-        return self.cloud.image(image_id).get('osc_image_store_lock')
+    def locked(self, image_id):
+        return image_id in self.locks()
+
+    def clear(self, *image_ids):
+        """Clear locks the documented way (after checking the images)."""
+        self.openstack('image', 'store', 'lock', 'delete', *image_ids)
 
     def popen(self, args, env):
         return subprocess.Popen(
@@ -60,7 +64,8 @@ class FaultTestCase(base.TestCase):
 
     def wait_for_delete(self, count=1):
         deadline = time.monotonic() + 60
-        while sum(s.method == 'DELETE' for s in self.proxy.seen) < count:
+        while sum(s.method == 'DELETE' and s.path.startswith('/v2/stores/')
+                  for s in self.proxy.seen) < count:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.02)
 
@@ -77,30 +82,36 @@ class TestWireFaults(FaultTestCase):
                          (row['Result'], row['Remaining Stores']), result)
         self.assertIn('no longer lists store cheap', row['Reason'])
         self.assertEqual(0, result.rc, result)
-        self.assertIsNone(self.lock_of(image_id))
+        self.assertFalse(self.locked(image_id))
 
-    def test_timeout_before_glance_did_it_is_unknown_and_gets_a_hold(self):
+    def test_timeout_before_glance_did_it_is_unknown_and_keeps_its_lock(
+            self):
         image_id = self.create_image(('fast', 'cheap'))
         self.proxy.delay_request(6, 'DELETE', DELETE)
         result = self.delete('cheap', image_id, timeout=2)
         row = self.row(result)
         self.assertEqual('unknown', row['Result'], result)
         self.assertIn('may or may not have happened', row['Reason'])
-        self.assertIn('stays on it for 15 minutes', row['Reason'])
+        self.assertIn('Its lock stays (tag %s' % image_id, row['Reason'])
+        self.assertIn('openstack image store lock delete %s' % image_id,
+                      result.stderr)
         self.assertEqual(1, result.rc, result)
-        # Glance carries it out later: the hold keeps other runs away.
-        self.assertIsNotNone(self.lock_of(image_id))
+        # Glance carries it out later: the lock keeps other runs away.
+        self.assertTrue(self.locked(image_id))
+        other = self.delete('fast', image_id, extra=['--lock-wait', '1'])
+        self.assertEqual('failed', self.row(other)['Result'], other)
+        self.assertIn('is locked by another run', self.row(other)['Reason'])
         deadline = time.monotonic() + 30
         while 'cheap' in self.cloud.image_stores(image_id):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.2)
         self.expect_removed(image_id, 'cheap')
         # The documented way out, then a re-run that settles it.
-        self.openstack('image', 'unset', '--property',
-                       'osc_image_store_lock', image_id)
+        self.clear(image_id)
         again = self.delete('cheap', image_id, extra=['--ignore-missing'])
         self.assertEqual('absent', self.row(again)['Result'], again)
         self.assertEqual(0, again.rc, again)
+        self.assertEqual(['fast'], self.cloud.image_stores(image_id))
 
     def test_503_without_forwarding_is_unknown(self):
         image_id = self.create_image(('fast', 'cheap'))
@@ -111,6 +122,8 @@ class TestWireFaults(FaultTestCase):
                          (row['Result'], row['Remaining Stores']), result)
         self.assertIn('HTTP 503', row['Reason'])
         self.assertEqual(1, result.rc)
+        self.assertTrue(self.locked(image_id))
+        self.clear(image_id)
 
     def test_502_after_glance_did_it_is_removed(self):
         image_id = self.create_image(('fast', 'cheap'))
@@ -146,6 +159,9 @@ class TestWireFaults(FaultTestCase):
                          (row['Result'], row['Remaining Stores']), stderr)
         self.assertIn('could not be read back', row['Reason'])
         self.assertEqual(1, process.returncode)
+        self.proxy.clear()
+        self.assertTrue(self.locked(image_id))
+        self.clear(image_id)
 
 
 class TestSecondInterrupt(FaultTestCase):
@@ -166,7 +182,7 @@ class TestSecondInterrupt(FaultTestCase):
         self.assertEqual(130, process.returncode, stderr)
         rows = json.loads(stdout)
         sent = [s.path.rsplit('/', 1)[1] for s in self.proxy.seen
-                if s.method == 'DELETE']
+                if s.method == 'DELETE' and s.path.startswith('/v2/stores/')]
         self.assertEqual(2, len(sent), self.proxy.seen)
         self.assertEqual(sorted(sent), sorted(r['ID'] for r in rows))
         for row in rows:
@@ -175,3 +191,7 @@ class TestSecondInterrupt(FaultTestCase):
         self.assertIn('the others were not started', stderr)
         for image_id in sent:
             self.expect_removed(image_id, 'cheap')
+        # The two in flight keep their locks; the others were unlocked.
+        self.assertEqual(set(sent), self.locks())
+        time.sleep(4)  # the held answers come back; Glance is done
+        self.clear(*sent)
