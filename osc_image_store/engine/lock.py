@@ -23,10 +23,11 @@ gets 201.  No clock, lease or takeover is involved: a tag stays until
 the run that made it deletes it, or an operator does
 (:func:`clear_command`).
 
-An image whose removal had an unknown or unverified outcome keeps its
-tag: Glance may still carry the DELETE out, or the image may list a copy
-that has no data, so no run may remove another copy of it until an
-operator has checked it and cleared the lock.
+An image whose removal has an outcome in doubt (unknown, unverified, a
+failed data proof, no store left) keeps its tag: Glance may still carry
+the DELETE out, or the image may list a copy that has no data, so no run
+may remove another copy of it until an operator has checked it and
+cleared the lock.
 """
 
 import datetime
@@ -35,6 +36,7 @@ import typing as ty
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import outcome
+from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
@@ -150,9 +152,10 @@ class ImageLocks:
 
         :returns: None when done, else the error for an operator.
         """
-        if image_id not in self.held:
+        try:
+            self.held.remove(image_id)  # one caller only: sent once
+        except KeyError:
             return None
-        self.held.discard(image_id)
         try:
             self.proxy.delete_metadef_tag(NAMESPACE, image_id)
         except _ERRORS as exc:
@@ -255,8 +258,16 @@ def _raise_if_unusable(exc: Exception) -> None:
         raise LockError(_unusable(exc)) from exc
 
 
+def _describe(error: object) -> str:
+    """An error for a message: ``HTTP 403: <Glance's text>``, or its text."""
+    if isinstance(error, sdk_exc.HttpException) and error.status_code:
+        details = sdk_exceptions.clean_details(
+            error.details or '', error.status_code)
+        return 'HTTP %s: %s' % (error.status_code, details or '-')
+    return str(error)
+
+
 def _unusable(error: object) -> str:
     return ('The image locks could not be taken (tags of the metadata '
             'definitions namespace %s; creating it and its tags is admin '
-            'only by default: %s); nothing was removed.'
-            % (NAMESPACE, error))
+            'only by default: %s).' % (NAMESPACE, _describe(error)))

@@ -20,11 +20,11 @@ images not yet sent are read again with one listing, and checked again,
 when that read is older than ``fresh_for``); one listing reads them back
 and :func:`~osc_image_store.engine.outcome.classify` decides each result;
 a one-byte read proves a remaining copy; then each image is unlocked,
-except after an unknown or unverified outcome, whose lock stays for an
-operator to clear.  Images locked by another run are tried again about
-once a second, up to ``lock_wait`` seconds, while the others go on.  One
-image never has two requests that change it in flight.  Rows come out in
-input order.
+except after an outcome in doubt (unknown, unverified, a failed data
+proof, no store left), whose lock stays for an operator to clear.
+Images locked by another run are tried again about once a second, up to
+``lock_wait`` seconds, while the others go on.  One image never has two
+requests that change it in flight.  Rows come out in input order.
 
 With ``copy_to``, a sole copy is first copied there (:mod:`~osc_image_
 store.engine.copy`, ``max_copies`` at once on threads of their own, while
@@ -250,13 +250,17 @@ class Remover(steps.Steps):
         self._waiting.clear()
         chunk, self._chunk = self._chunk or steps.Chunk(), None
         # A worker between its stop check and its send holds the mutex:
-        # once it is ours, chunk.sent names every DELETE that may go out.
+        # once it is ours, chunk.sent names every DELETE that may go out
+        # (stop is set: no worker sends after it).
+        self.stop.set()
         got = chunk.mutex.acquire(timeout=10)
+        if got:
+            chunk.mutex.release()
         for label, image_id in chunk.order:
             if image_id is None:
                 rows.append(chunk.failed[label])
             elif image_id in chunk.rows:
-                rows.append(chunk.rows[image_id])
+                rows.append(self._unlock(chunk.rows[image_id]))
             elif image_id in chunk.sent:
                 rows.append(self._unlock(self._row(
                     image_id, chunk.names.get(image_id), results.UNKNOWN,
@@ -264,8 +268,9 @@ class Remover(steps.Steps):
                     'store %s was in flight: it may or may not have '
                     'happened, and Glance may still carry it out.'
                     % (image_id, self.store))))
-            elif not got:
+            elif not got and image_id in self.locks.held:
                 self.locks.keep(image_id)  # its DELETE may be going out
+                self.kept_locks.append(image_id)
         self._unlock_all()
         return rows
 
@@ -430,8 +435,10 @@ class Remover(steps.Steps):
             self.locks.take(image_ids)
         except lock_mod.LockError as exc:
             if not self._given and not self._out:
-                raise  # nothing done yet: the run ends with it
-            self.halted = str(exc)
+                # nothing done yet: the run ends with it
+                raise lock_mod.LockError('%s Nothing was removed.'
+                                         % exc) from exc
+            self.halted = '%s The images left were not started.' % exc
             return image_ids  # failed below, nothing locked
         now = time.monotonic()
         late = []
@@ -446,13 +453,14 @@ class Remover(steps.Steps):
                 late.append(image_id)
             else:
                 waiting.add(image_id)
-                self._names[image_id] = chunk.names.get(image_id)
+                self._names[image_id] = (chunk.names.get(image_id)
+                                         or self._names.get(image_id))
         if waiting and self.on_wait is not None:
             self.on_wait(
                 'Waiting up to %d s for image(s) locked by another run of '
-                'this command: %s%s.' % (
+                'this command: %s%s' % (
                     self.options.lock_wait, ', '.join(sorted(waiting)[:5]),
-                    ', ...' if len(waiting) > 5 else ''))
+                    ', ...' if len(waiting) > 5 else '.'))
             self.on_wait = None  # said once
         if late:
             tags = self.locks.busy_tags(late)

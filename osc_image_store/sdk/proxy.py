@@ -494,7 +494,7 @@ def _allowed(verb: str, url: str, kwargs: dict[str, ty.Any]) -> bool:
     """Whether :meth:`Proxy.request` may send this ``DELETE`` or ``POST``."""
     if set(kwargs) & _ENDPOINT_ARGUMENTS:
         return False  # it could go to another endpoint
-    path = '/' + url.lstrip('/')
+    path = url if url.startswith('/') else '/' + url
     if verb == 'DELETE':
         return any(p.fullmatch(path) for p in _DELETE_PATHS)
     if verb != 'POST':

@@ -61,7 +61,7 @@ class ListLock(command.Lister):
         for tag in tags:
             image = images.get(tag.name)
             rows.append((tag.name, image.name if image else None,
-                         image.store_ids if image else None,
+                         sorted(image.store_ids) if image else None,
                          lock.since(tag)))
         return (('Image ID', 'Name', 'Stores', 'Locked Since'),
                 [tuple(output.cell(v, parsed_args.formatter) for v in row)

@@ -232,7 +232,7 @@ class DeleteImageFromStore(command.Lister):
         if stop.is_set() and not self._interrupted:
             self._interrupted = 1
         if engine.halted and not (self._interrupted or self._aborted):
-            # The lock between runs was lost: nothing more was removed.
+            # The image locks could not be taken any more.
             self._aborted = engine.halted + (
                 _(' The others were not started.') if engine.not_started
                 else '')

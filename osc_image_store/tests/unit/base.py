@@ -17,8 +17,10 @@ import http
 import io
 import json
 import os
+import re
 import threading
 import time
+import types
 from urllib import parse
 import uuid
 
@@ -31,7 +33,6 @@ import testtools
 
 from osc_image_store.engine import lock
 from osc_image_store.engine import remover
-from osc_image_store.engine import runlock
 from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
 
@@ -39,14 +40,12 @@ ENDPOINT = 'https://image.example.com'
 V2 = ENDPOINT + '/v2'
 IDENTITY = ENDPOINT + '/identity/v3'
 _FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
-#: The hold token of every run in these tests (uuid4 is patched).
-TOKEN = uuid.UUID(int=0xfeed).hex
-#: The run's token in the register of the lock between runs.
-RUN_TOKEN = TOKEN[:12]
-#: The lock's settle time (on the test clock: no real wait).
-SETTLE = runlock.SETTLE
-#: The register of the lock between runs.
-REGISTER = V2 + '/metadefs/namespaces/' + runlock.NAMESPACE
+#: The namespace of the image locks, and its tags (URLs).
+NAMESPACES = V2 + '/metadefs/namespaces'
+LOCKS = NAMESPACES + '/' + lock.NAMESPACE
+TAGS = LOCKS + '/tags'
+#: When the tags of "another run" were made (Glance's clock, UTC).
+OTHER_SINCE = '2026-12-06T17:58:03Z'
 
 
 def load(name):
@@ -81,6 +80,175 @@ class Clock:
         return getattr(time, name)
 
 
+class ClockEvent(threading.Event):
+    """A stop event whose ``wait`` passes on the test clock, not for real.
+
+    The engine waits on its stop event between two tries of images that
+    another run has locked; this one moves :class:`Clock` on by the
+    timeout instead (and still wakes at once when set).
+    """
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+        self.waits = []
+
+    def wait(self, timeout=None):
+        if not self.is_set():
+            self.waits.append(timeout)
+            self.clock.sleep(timeout or 0.0)
+        return self.is_set()
+
+
+class LockTags:
+    """Glance's metadata definitions namespace of the image locks.
+
+    Emulated as Glance 33 answers it (tags unique per namespace):
+
+    * ``POST /v2/metadefs/namespaces``: 201, or 409 when it exists;
+    * ``POST .../tags`` with ``X-Openstack-Append: True``: 201 creating
+      every tag of the body in one transaction, or 409 and none created
+      when one exists (or is named twice); without that header, every
+      tag of the namespace is replaced (Glance does that);
+    * ``POST .../tags/{name}``: 201, or 409 when it exists;
+    * ``GET .../tags``: the names only; ``GET .../tags/{name}``: the tag
+      with ``created_at``; ``DELETE .../tags/{name}``: 204, or 404;
+    * every tag request answers 404 while the namespace does not exist.
+
+    :ivar tags: ``{name: created_at}`` of the tags that exist now.
+    :ivar exists: whether the namespace exists.
+    :ivar namespace: the body of the namespace create, once made.
+    :ivar before: None, or called with ``(method, name)`` (name None for
+        the namespace and the tag list) before each request is answered:
+        a test changes the state there (another run locks or unlocks).
+    :ivar faults: ``{(method, name): [answer, ...]}``: the next request
+        of that kind gets the first answer instead (a requests-mock
+        response dict, a status, or an exception class to raise).
+    """
+
+    def __init__(self, exists=True):
+        self.tags = {}
+        self.exists = exists
+        self.namespace = None
+        self.before = None
+        self.faults = {}
+        self.made = 0  # tags created (for their created_at)
+
+    def add(self, *names, since=OTHER_SINCE):
+        """Tags made by another run (or left by an earlier one)."""
+        self.exists = True
+        for name in names:
+            self.tags[name] = since
+
+    def names(self):
+        return sorted(self.tags)
+
+    def fail(self, method, name, *answers):
+        """The next requests ``method`` of tag ``name`` get ``answers``."""
+        self.faults.setdefault((method, name), []).extend(answers)
+
+    def register(self, http):
+        path = re.escape(NAMESPACES) + r'(/%s/tags(/[^/?#]+)?)?$' % (
+            re.escape(lock.NAMESPACE))
+        for method in ('GET', 'POST', 'DELETE'):
+            http.register_uri(method, re.compile(path), text=self._answer)
+
+    # -- Glance ----------------------------------------------------------
+
+    def _answer(self, request, context):
+        path = parse.urlsplit(request.url).path
+        rest = path[len(parse.urlsplit(NAMESPACES).path):]
+        name = None
+        if rest.startswith('/%s/tags/' % lock.NAMESPACE):
+            name = parse.unquote(rest.rsplit('/', 1)[1])
+        if self.before is not None:
+            self.before(request.method, name)
+        planned = self.faults.get((request.method, name))
+        if planned:
+            answer = TestCase._answer(planned.pop(0))
+            if 'exc' in answer:
+                raise answer['exc']
+            context.status_code = answer.get('status_code', 200)
+            context.headers.update(answer.get('headers', {}))
+            if 'json' in answer:
+                return json.dumps(answer['json'])
+            return answer.get('text', '')
+        context.headers['Content-Type'] = 'application/json'
+        if not rest:
+            return self._namespace(request, context)
+        if not self.exists:
+            return self._error(context, 404, 'Metadata definition '
+                               'namespace=%s was not found.' % lock.NAMESPACE)
+        if name is None:
+            return self._all(request, context)
+        return self._one(request, context, name)
+
+    def _namespace(self, request, context):
+        if request.method != 'POST':
+            return self._error(context, 405, 'Method not allowed.')
+        body = request.json()
+        if self.exists:
+            return self._error(context, 409, 'Metadata definition namespace='
+                               '%s already exists.' % body.get('namespace'))
+        self.exists, self.namespace = True, body
+        context.status_code = 201
+        return json.dumps(dict(body, created_at=self._now(),
+                               updated_at=self._now()))
+
+    def _all(self, request, context):
+        if request.method == 'GET':
+            return json.dumps({'tags': [{'name': n} for n in self.tags]})
+        if request.method != 'POST':
+            return self._error(context, 405, 'Method not allowed.')
+        names = [t['name'] for t in request.json()['tags']]
+        append = request.headers.get('X-Openstack-Append', '')
+        if append.lower() != 'true':
+            self.tags = {}  # Glance replaces every tag of the namespace
+        taken = [n for n in names if n in self.tags]
+        if taken or len(set(names)) < len(names):
+            return self._error(context, 409, 'A metadata tag with name=%s '
+                               'already exists in namespace=%s.' % (
+                                   (taken or names)[0], lock.NAMESPACE))
+        for name in names:
+            self.tags[name] = self._now()
+        context.status_code = 201
+        return json.dumps({'tags': [{'name': n} for n in names]})
+
+    def _one(self, request, context, name):
+        if request.method == 'POST':
+            if name in self.tags:
+                return self._error(context, 409, 'A metadata tag with name='
+                                   '%s already exists in namespace=%s.'
+                                   % (name, lock.NAMESPACE))
+            self.tags[name] = self._now()
+            context.status_code = 201
+            return json.dumps(self._tag(name))
+        if name not in self.tags:
+            return self._error(context, 404, 'Metadata definition tag=%s was '
+                               'not found in namespace=%s.'
+                               % (name, lock.NAMESPACE))
+        if request.method == 'DELETE':
+            del self.tags[name]
+            context.status_code = 204
+            context.headers.pop('Content-Type', None)
+            return ''
+        return json.dumps(self._tag(name))
+
+    def _tag(self, name):
+        return {'name': name, 'created_at': self.tags[name],
+                'updated_at': self.tags[name]}
+
+    def _now(self):
+        self.made += 1
+        return '2026-12-06T18:%02d:%02dZ' % divmod(self.made % 3600, 60)
+
+    @staticmethod
+    def _error(context, status, text):
+        answer = glance_error(status, text)
+        context.status_code = status
+        return json.dumps(answer['json'])
+
+
 def image_body(name='cirros', stores=('fast', 'cheap', 'archive'),
                status='active', image_id=None, **fields):
     """A Glance image body based on the recorded one.
@@ -113,16 +281,6 @@ def with_stores(body, *stores, **fields):
     if not stores:
         del new['stores']
     return new
-
-
-def locked(body, token=TOKEN, since=None):
-    """A copy of an image body carrying a lock value of ``token``."""
-    return dict(copy.deepcopy(body), **{lock.PROPERTY: lock_value(
-        token, since)})
-
-
-def lock_value(token=TOKEN, since=None):
-    return '%s host 42 %d' % (token, time.time() if since is None else since)
 
 
 def locations(*pairs):
@@ -165,15 +323,15 @@ def glance_error(status, text, html=False):
 def describe(request):
     """``METHOD /path?query`` of a sent request, query decoded and sorted.
 
-    The path is kept as sent (percent-encoding included); a JSON patch
-    adds its operations (``PATCH /v2/images/<id> add /name``).
+    The path is kept as sent (percent-encoding included); a POST of many
+    tags adds their names (``POST .../tags <id>,<id>``).
     """
     url = parse.urlsplit(request.url)
     query = sorted(parse.parse_qsl(url.query, keep_blank_values=True))
     text = '%s %s%s' % (request.method, url.path, '?' + '&'.join(
         '%s=%s' % pair for pair in query) if query else '')
-    if request.method == 'PATCH':
-        text += ''.join(' %(op)s %(path)s' % op for op in request.json())
+    if request.method == 'POST' and url.path.endswith('/tags'):
+        text += ' ' + ','.join(t['name'] for t in request.json()['tags'])
     return text
 
 
@@ -189,14 +347,18 @@ class TestCase(testtools.TestCase):
         self.useFixture(fixtures.NestedTempfile())
         self.stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
-        for module in ('lock', 'runlock'):
-            self.useFixture(fixtures.MockPatch(
-                'osc_image_store.engine.%s.uuid.uuid4' % module,
-                return_value=uuid.UUID(TOKEN)))
         self.clock = Clock()
-        for module in ('lock', 'runlock', 'steps', 'remover'):
+        for module in ('steps', 'remover'):
             self.useFixture(fixtures.MonkeyPatch(
                 'osc_image_store.engine.%s.time' % module, self.clock))
+        # Tries of locked images at a fixed pace (every second).
+        self.useFixture(fixtures.MonkeyPatch(
+            'osc_image_store.engine.remover.random',
+            types.SimpleNamespace(uniform=lambda low, high: (low + high) / 2)))
+        # The command's stop event waits on the test clock too.
+        self.useFixture(fixtures.MonkeyPatch(
+            'osc_image_store.v2.store.threading', types.SimpleNamespace(
+                Event=lambda: ClockEvent(self.clock))))
         self.http = self.useFixture(rm_fixture.Fixture())
         # The one version discovery request (recorded from Glance 33).
         self.http.get(V2, json=load('versions.json'))
@@ -207,25 +369,25 @@ class TestCase(testtools.TestCase):
         self.proxy = proxy.Proxy.from_connection(self.conn)
         # Requests before this point (discovery) are not the test's.
         self._first = len(self.http.request_history)
+        self.lock_tags = None
+        self.addCleanup(self.assert_no_write)
+
+    def assert_no_write(self):
+        """No PATCH or PUT ever reaches Glance, in any test."""
+        self.assertEqual([], [describe(r) for r in self.http.request_history
+                              if r.method in ('PATCH', 'PUT')])
 
     # -- answers ---------------------------------------------------------
 
-    def mock_register(self, state=None):
-        """The lock between runs: a namespace whose description is kept.
+    def mock_locks(self, exists=True):
+        """The namespace of the image locks (:class:`LockTags`).
 
-        ``self.register`` holds the description (a ``runlock.State`` dump);
-        PUTs store theirs, GETs answer it.
+        :param exists: False: it is made on first use (404 until then).
+        :returns: the emulation, also ``self.lock_tags``.
         """
-        self.register = (state or runlock.State()).dump()
-
-        def answer(request, context):
-            if request.method == 'PUT':
-                self.register = request.json()['description']
-            return {'namespace': runlock.NAMESPACE, 'visibility': 'public',
-                    'protected': True, 'description': self.register}
-
-        self.http.get(REGISTER, json=answer)
-        self.http.put(REGISTER, json=answer)
+        self.lock_tags = LockTags(exists)
+        self.lock_tags.register(self.http)
+        return self.lock_tags
 
     def mock_stores(self, body=None, status=200):
         return self.http.get(V2 + '/info/stores', status_code=status,
@@ -253,11 +415,6 @@ class TestCase(testtools.TestCase):
         return self.http.get(V2 + '/images?os_hidden=false&name=eq:'
                              + parse.quote(name), json=listing(*bodies))
 
-    def mock_patch(self, body, *answers):
-        """PATCH /v2/images/{id} answers (default: 200 with ``body``)."""
-        return self.http.patch(V2 + '/images/' + body['id'],
-                               [self._answer(a) for a in answers or (body,)])
-
     def mock_store_delete(self, store, image_id, *answers):
         """DELETE /v2/stores/{store}/{image_id} answers (default 204).
 
@@ -268,21 +425,10 @@ class TestCase(testtools.TestCase):
         return self.http.delete(url, [self._answer(a)
                                       for a in answers or (204,)])
 
-    def set_register(self, state):
-        """What the lock's register holds from now on (a State)."""
-        self.register = state.dump()
-
-    def mock_slow_delete(self, image_id, seconds, then=None,
-                         store='cheap'):
-        """A store DELETE answered 204 after ``seconds`` (test clock).
-
-        :param then: called just before the answer (e.g. another run
-            takes the lock meanwhile).
-        """
+    def mock_slow_delete(self, image_id, seconds, store='cheap'):
+        """A store DELETE answered 204 after ``seconds`` (test clock)."""
         def answer(request, context):
             self.clock.sleep(seconds)
-            if then is not None:
-                then()
             context.status_code = 204
             return ''
 
@@ -319,10 +465,9 @@ class TestCase(testtools.TestCase):
     def deletes(self):
         return [r.url for r in self.requests() if r.method == 'DELETE']
 
-    def patches(self, image_id=None):
-        """The JSON bodies of the PATCHes sent (of one image)."""
-        return [r.json() for r in self.requests() if r.method == 'PATCH'
-                and (image_id is None or r.url.endswith(image_id))]
+    def lock_requests(self):
+        """The requests sent to the namespace of the image locks."""
+        return [s for s in self.sent() if '/metadefs/' in s]
 
     # -- the engine ------------------------------------------------------
 
@@ -347,48 +492,41 @@ class TestCase(testtools.TestCase):
         return mock
 
     def remover(self, store='cheap', stop=None, **options):
+        """An engine whose stop event waits on the test clock."""
         return remover.Remover(self.proxy, store, remover.Options(**options),
-                               stop=stop)
+                               stop=stop or ClockEvent(self.clock))
 
     def run_engine(self, images, store='cheap', **options):
         return list(self.remover(store, **options).run(images))
 
 
 class EngineCase(TestCase):
-    """An engine test, with the store list answered.
+    """An engine test, with the store list and the image locks answered.
 
     ``self.body``: image ``cirros`` in three stores; ``self.iid``: its ID;
-    ``self.held``: the body with a hold of this run; the lock between
-    runs is answered (:meth:`mock_register`).
+    ``self.lock_tags``: the namespace of the image locks (it exists, no
+    image is locked).
     """
 
     def setUp(self):
         super().setUp()
         self.mock_stores()
-        self.mock_register()
+        self.mock_locks()
         self.body = image_body()
         self.iid = self.body['id']
-        self.held = locked(self.body)
 
 
 def removal(image_id, store='cheap'):
     """What the engine sends to remove one image, after the store list."""
-    return (LOCK + [listing_of(image_id), store_delete(image_id, store),
-                    listing_of(image_id), read_byte(image_id)] + UNLOCK)
+    return [lock_one(image_id), listing_of(image_id),
+            store_delete(image_id, store), listing_of(image_id),
+            read_byte(image_id), unlock(image_id)]
 
 
 #: describe() strings of the requests the engine sends.
 def listing_of(*image_ids, hidden=False):
     return 'GET /v2/images?id=in:%s&limit=%d&os_hidden=%s' % (
         ','.join(image_ids), len(image_ids), hidden)
-
-
-def add_lock(image_id):
-    return 'PATCH /v2/images/%s add /%s' % (image_id, lock.PROPERTY)
-
-
-def remove_lock(image_id):
-    return 'PATCH /v2/images/%s remove /%s' % (image_id, lock.PROPERTY)
 
 
 def store_delete(image_id, store='cheap'):
@@ -404,9 +542,27 @@ def get_image(image_id):
 
 
 STORES = 'GET /v2/info/stores'
-#: The register of the lock between runs, as describe() shows it.
-_NS = '/v2/metadefs/namespaces/' + runlock.NAMESPACE
-#: Taking the lock between runs: read, write, read after the settle.
-LOCK = ['GET ' + _NS, 'PUT ' + _NS, 'GET ' + _NS]
-#: Releasing it: read, write.
-UNLOCK = ['GET ' + _NS, 'PUT ' + _NS]
+#: The namespace of the image locks, as describe() shows it.
+_TAGS = '/v2/metadefs/namespaces/%s/tags' % lock.NAMESPACE
+#: Making that namespace.
+CREATE_NAMESPACE = 'POST /v2/metadefs/namespaces'
+#: Reading its tags (names only).
+LIST_LOCKS = 'GET ' + _TAGS
+
+
+def lock_one(image_id):
+    """Locking one image: ``POST .../tags/<id>``."""
+    return 'POST %s/%s' % (_TAGS, image_id)
+
+
+def lock_many(*image_ids):
+    """Locking many: ``POST .../tags`` (appended), with their names."""
+    return 'POST %s %s' % (_TAGS, ','.join(image_ids))
+
+
+def read_lock(image_id):
+    return 'GET %s/%s' % (_TAGS, image_id)
+
+
+def unlock(image_id):
+    return 'DELETE %s/%s' % (_TAGS, image_id)

@@ -19,8 +19,6 @@ from osc_image_store.engine import results
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
 
-HINT = ' Hold kept.'
-
 
 class OutcomeCase(base.TestCase):
 
@@ -126,15 +124,16 @@ class TestClassify(OutcomeCase):
 
     def classify(self, error, after, **kwargs):
         return outcome.classify(base.image_resource(self.body), 'cheap',
-                                error, after, lock_hint=HINT, **kwargs)
+                                error, after, **kwargs)
 
     def test_gone_after_204(self):
         self.assertEqual(outcome.Verdict(None, None, ('archive', 'fast')),
                          self.classify(None, self.image('fast', 'archive')))
 
     def test_204_unreadable(self):
+        # The image may list a copy with no data behind it: the lock stays.
         verdict = self.classify(None, None)
-        self.assertEqual((results.UNVERIFIED, None, False),
+        self.assertEqual((results.UNVERIFIED, None, True),
                          (verdict.result, verdict.remaining,
                           verdict.keep_lock))
         self.assertIn('(HTTP 204), but the image could not be read back',
@@ -146,10 +145,13 @@ class TestClassify(OutcomeCase):
                          (verdict.result, verdict.remaining, verdict.again))
         self.assertIn('but the image still lists that store', verdict.reason)
         # A ghost may be all that keeps another run from removing the last
-        # real copy: the image gets a hold.
+        # real copy: the image's lock stays.
         self.assertTrue(verdict.keep_lock)
+        self.assertIn('Before removing any other copy, check which stores '
+                      'really hold its data; then clear the lock (below)',
+                      verdict.reason)
         self.assertTrue(verdict.reason.endswith('only copy listed besides '
-                                                'the real ones.' + HINT))
+                                                'the real ones.'))
 
     def test_204_one_of_two_locations_left(self):
         self.body['locations'] = base.locations(
@@ -170,15 +172,20 @@ class TestClassify(OutcomeCase):
 
     def test_no_store_left(self):
         verdict = self.classify(None, self.image())
-        self.assertEqual((results.FAILED, ()), (verdict.result,
-                                                verdict.remaining))
+        # The data may be lost: the lock stays until someone looked.
+        self.assertEqual((results.FAILED, (), True),
+                         (verdict.result, verdict.remaining,
+                          verdict.keep_lock))
         self.assertIn('lists no store at all after the removal from cheap: '
                       'its data may be lost', verdict.reason)
 
     def test_import_started_meanwhile(self):
         verdict = self.classify(None, self.image(
             'fast', os_glance_import_task='t-1'))
-        self.assertEqual(results.UNVERIFIED, verdict.result)
+        # The import may write the old location list back: lock stays.
+        self.assertEqual((results.UNVERIFIED, ('fast',), True),
+                         (verdict.result, verdict.remaining,
+                          verdict.keep_lock))
         self.assertIn('but an import (task t-1) started meanwhile',
                       verdict.reason)
 
@@ -198,7 +205,7 @@ class TestClassify(OutcomeCase):
         self.assertEqual((results.UNKNOWN, ('cheap', 'fast'), True),
                          (verdict.result, verdict.remaining,
                           verdict.keep_lock))
-        self.assertTrue(verdict.reason.endswith('in a few minutes.' + HINT))
+        self.assertTrue(verdict.reason.endswith('in a few minutes.'))
 
     def test_timeout_unreadable_is_unknown(self):
         verdict = self.classify(self.error(ks_exc.ConnectTimeout), None)
@@ -207,7 +214,7 @@ class TestClassify(OutcomeCase):
                           verdict.keep_lock))
         self.assertIn('the removal may or may not have happened',
                       verdict.reason)
-        self.assertTrue(verdict.reason.endswith('in a few minutes.' + HINT))
+        self.assertTrue(verdict.reason.endswith('in a few minutes.'))
 
     def test_refusal_still_listed(self):
         verdict = self.classify(self.error(409, 'in use'),

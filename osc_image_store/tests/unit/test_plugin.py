@@ -20,6 +20,7 @@ from openstackclient.common import clientmanager
 from osc_image_store import plugin
 from osc_image_store.sdk import proxy
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import lock
 from osc_image_store.v2 import store
 
 
@@ -37,7 +38,10 @@ class TestPlugin(base.TestCase):
         commands = {e.name: e.load() for e in metadata.entry_points(
             group='openstack.%s.v2' % plugin.API_NAME)}
         self.assertEqual({'image_store_delete': store.DeleteImageFromStore,
-                          'image_store_list': store.ListStore}, commands)
+                          'image_store_list': store.ListStore,
+                          'image_store_lock_list': lock.ListLock,
+                          'image_store_lock_delete': lock.DeleteLock},
+                         commands)
 
     def test_make_client_uses_the_connection_session(self):
         instance = mock.Mock(sdk_connection=self.conn)

@@ -14,10 +14,12 @@
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import noauth
+from keystoneauth1 import plugin
 from keystoneauth1 import session as ks_session
 import openstack.connection
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import lock
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
@@ -273,36 +275,193 @@ class TestImagesInStore(base.TestCase):
             self.sent())
 
 
-class TestProperties(base.TestCase):
+class TestMetadefTags(base.TestCase):
+    """The calls on tags of a metadata definitions namespace."""
 
-    def test_add(self):
-        body = base.image_body()
-        self.mock_patch(dict(body, color='red'))
-        self.assertIsNone(
-            self.proxy.add_image_property(body['id'], 'color', 'red'))
-        request = self.requests()[0]
-        self.assertEqual(
-            ('PATCH', V2 + '/images/' + body['id'],
-             'application/openstack-images-v2.1-json-patch',
-             [{'op': 'add', 'path': '/color', 'value': 'red'}]),
-            (request.method, request.url, request.headers['Content-Type'],
-             request.json()))
+    def setUp(self):
+        super().setUp()
+        self.tags = self.mock_locks()
+        self.name = base.image_body()['id']
 
-    def test_remove(self):
-        body = base.image_body()
-        self.mock_patch(body)
-        self.assertIsNone(self.proxy.remove_image_property(
-            base.image_resource(body), 'color'))
-        self.assertEqual([[{'op': 'remove', 'path': '/color'}]],
-                         self.patches())
+    def test_create(self):
+        tag = self.proxy.create_metadef_tag(lock.NAMESPACE, self.name)
+        self.assertEqual((self.name, lock.NAMESPACE, '2026-12-06T18:00:01Z'),
+                         (tag.name, tag.namespace_name, tag.created_at))
+        self.assertEqual([base.lock_one(self.name)], self.sent())
+        self.assertEqual('application/json',
+                         self.requests()[0].headers['Accept'])
+        self.assertEqual(self.name, self.proxy.get_metadef_tag(
+            lock.NAMESPACE, self.name).name)
 
-    def test_remove_missing_is_a_conflict(self):
-        body = base.image_body()
-        self.mock_patch(body, base.glance_error(409, 'Property color does '
-                                                'not exist.'))
+    def test_create_conflict_and_not_found(self):
+        self.tags.add(self.name)
         self.assertRaises(sdk_exc.ConflictException,
-                          self.proxy.remove_image_property, body['id'],
-                          'color')
+                          self.proxy.create_metadef_tag, lock.NAMESPACE,
+                          self.name)
+        self.tags.exists = False
+        self.assertRaises(sdk_exc.NotFoundException,
+                          self.proxy.create_metadef_tag, lock.NAMESPACE,
+                          self.name)
+
+    def test_append(self):
+        names = ids(3)
+        tags = self.proxy.append_metadef_tags(lock.NAMESPACE, names)
+        self.assertEqual(names, [t.name for t in tags])
+        request = self.requests()[0]
+        self.assertEqual(('POST', base.TAGS, 'True',
+                          {'tags': [{'name': n} for n in names]}),
+                         (request.method, request.url,
+                          request.headers['X-Openstack-Append'],
+                          request.json()))
+        self.assertEqual(names, self.tags.names())
+
+    def test_append_conflict_creates_none(self):
+        self.tags.add(ids(3)[1])
+        self.assertRaises(sdk_exc.ConflictException,
+                          self.proxy.append_metadef_tags, lock.NAMESPACE,
+                          ids(3))
+        self.assertEqual([ids(3)[1]], self.tags.names())
+
+    def test_list_names_only(self):
+        self.tags.add(*ids(2))
+        tags = self.proxy.metadef_tags(lock.NAMESPACE)
+        self.assertEqual([(n, None) for n in ids(2)],
+                         [(t.name, t.created_at) for t in tags])
+        self.assertEqual([base.LIST_LOCKS], self.sent())
+
+    def test_get_one_with_its_time(self):
+        self.tags.add(self.name)
+        tag = self.proxy.get_metadef_tag(lock.NAMESPACE, self.name)
+        self.assertEqual((self.name, base.OTHER_SINCE),
+                         (tag.name, tag.created_at))
+        self.assertEqual([base.read_lock(self.name)], self.sent())
+
+    def test_delete(self):
+        self.tags.add(self.name)
+        self.assertIsNone(self.proxy.delete_metadef_tag(lock.NAMESPACE,
+                                                        self.name))
+        self.assertEqual([], self.tags.names())
+        # Gone: ignored by default, else NotFound.
+        self.assertIsNone(self.proxy.delete_metadef_tag(lock.NAMESPACE,
+                                                        self.name))
+        self.assertRaises(sdk_exc.NotFoundException,
+                          self.proxy.delete_metadef_tag, lock.NAMESPACE,
+                          self.name, ignore_missing=False)
+        self.assertEqual([base.unlock(self.name)] * 3, self.sent())
+
+    def test_delete_forbidden_raises(self):
+        self.tags.fail('DELETE', self.name, base.glance_error(
+            403, 'Namespace is protected'))
+        self.assertRaises(sdk_exc.ForbiddenException,
+                          self.proxy.delete_metadef_tag, lock.NAMESPACE,
+                          self.name)
+
+    def test_tag_writes_sent_once(self):
+        # A write that got a 503 or no answer may have been carried out:
+        # never sent again (a tag DELETE sent twice can delete the lock
+        # another run made in between).
+        for call, method, name in (
+                (lambda: self.proxy.create_metadef_tag(lock.NAMESPACE,
+                                                       self.name),
+                 'POST', self.name),
+                (lambda: self.proxy.delete_metadef_tag(lock.NAMESPACE,
+                                                       self.name),
+                 'DELETE', self.name)):
+            for answer in (base.glance_error(503, 'busy'),
+                           ks_exc.ConnectFailure):
+                self.tags.fail(method, name, answer)
+                self.assertRaises((sdk_exc.HttpException,
+                                   ks_exc.ConnectFailure), call)
+        self.http.post(base.TAGS, [base.glance_error(503, 'busy'),
+                                   {'exc': ks_exc.ConnectFailure}])
+        for _answer in range(2):
+            self.assertRaises((sdk_exc.HttpException, ks_exc.ConnectFailure),
+                              self.proxy.append_metadef_tags,
+                              lock.NAMESPACE, [self.name])
+        self.assertEqual([base.lock_one(self.name)] * 2
+                         + [base.unlock(self.name)] * 2
+                         + [base.lock_many(self.name)] * 2, self.sent())
+
+    def test_reads_retried_once_after_a_503(self):
+        # Unlike the writes (above): a read is sent again once.
+        self.tags.add(self.name)
+        self.tags.fail('GET', self.name, base.glance_error(503, 'busy'))
+        self.assertEqual(self.name, self.proxy.get_metadef_tag(
+            lock.NAMESPACE, self.name).name)
+        self.assertEqual([base.read_lock(self.name)] * 2, self.sent())
+
+    def test_names_are_one_segment(self):
+        for name in ('', '.', '..'):
+            for call in (self.proxy.create_metadef_tag,
+                         self.proxy.delete_metadef_tag):
+                self.assertRaises(exceptions.InvalidIdentifier, call,
+                                  lock.NAMESPACE, name)
+        self.assertRaises(exceptions.InvalidIdentifier,
+                          self.proxy.append_metadef_tags, '..', ids(1))
+        self.assertEqual([], self.sent())
+
+
+class ReauthPlugin(plugin.BaseAuthPlugin):
+    """A token plugin that re-authenticates on a 401, as a real one does."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokens = 0
+        self.invalidated = 0
+
+    def get_token(self, session, **kwargs):
+        self.tokens += 1
+        return 'token-%d' % self.tokens
+
+    def get_endpoint(self, session, **kwargs):
+        return base.ENDPOINT
+
+    def invalidate(self):
+        self.invalidated += 1
+        return True
+
+
+class TestNoReauthentication(base.TestCase):
+    """A store DELETE answered 401 is not sent again after a new token.
+
+    keystoneauth re-authenticates and sends a request again on a 401;
+    that must not happen to the one store DELETE.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.auth = ReauthPlugin()
+        conn = openstack.connection.Connection(
+            session=ks_session.Session(auth=self.auth),
+            image_endpoint_override=V2, image_api_version='2')
+        self.client = proxy.Proxy.from_connection(conn)
+        self.body = base.image_body()
+        self._first = len(self.http.request_history)
+
+    def test_store_delete_not_sent_again(self):
+        self.mock_store_delete('cheap', self.body['id'], base.glance_error(
+            401, 'The request you have made requires authentication.'), 204)
+        exc = self.assertRaises(sdk_exc.HttpException,
+                                self.client.delete_image_from_store,
+                                self.body['id'], 'cheap')
+        self.assertEqual(401, exc.status_code)
+        self.assertEqual([base.store_delete(self.body['id'])], self.sent())
+        self.assertEqual(0, self.auth.invalidated)
+        self.assertEqual(['token-1'], [r.headers['X-Auth-Token']
+                                       for r in self.requests()])
+
+    def test_other_requests_are_sent_again(self):
+        # The same plugin and session re-authenticate a read: the test
+        # above would see a second DELETE.
+        self.http.get(V2 + '/images/' + self.body['id'], [
+            base.glance_error(401, 'Authentication required'),
+            {'json': self.body}])
+        self.assertEqual(self.body['id'],
+                         self.client.get_image(self.body['id']).id)
+        self.assertEqual([base.get_image(self.body['id'])] * 2, self.sent())
+        self.assertEqual(1, self.auth.invalidated)
+        self.assertEqual(['token-1', 'token-2'],
+                         [r.headers['X-Auth-Token'] for r in self.requests()])
 
 
 class TestStoreDelete(base.TestCase):

@@ -13,18 +13,14 @@
 before its DELETE (dry run, absent, skipped, every refusal)."""
 
 import threading
-import time
 
-from osc_image_store.engine import lock
+from osc_image_store.engine import remover
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.sdk import exceptions
 from osc_image_store.tests.unit import base
 
 Removal = results.Removal
 TASK = '5c1a7d3e-0b8f-4e4a-9a57-6f0f5d2b8c11'
-#: The token of another run's hold.
-OTHER = 'b' * 32
 
 
 def images(count, prefix='image'):
@@ -36,30 +32,25 @@ def ids(bodies):
     return [b['id'] for b in bodies]
 
 
+def lock(*image_ids):
+    """Locking a chunk's images: one tag, or all in one POST."""
+    if len(image_ids) == 1:
+        return base.lock_one(image_ids[0])
+    return base.lock_many(*image_ids)
+
+
 def chunk_of(*image_ids):
     """One chunk's requests, one request in flight at a time.
 
-    With ``parallel=1``: the pre-read, the DELETEs in order, the
-    read-back, the one-byte proofs in order.
+    With ``parallel=1``: the images locked (one request), the pre-read,
+    the DELETEs in order, the read-back, the one-byte proofs in order,
+    and the images unlocked in order.
     """
-    return ([base.listing_of(*image_ids)]
+    return ([lock(*image_ids), base.listing_of(*image_ids)]
             + [base.store_delete(i) for i in image_ids]
             + [base.listing_of(*image_ids)]
-            + [base.read_byte(i) for i in image_ids])
-
-
-def hold_reason(image_id, since):
-    """The reason of a row refused for another run's live hold."""
-    return (
-        'Image %s carries a hold (property %s, host:42 since %s UTC): a '
-        'removal of a copy of it by this command had an unknown or '
-        'unverified outcome; nothing was removed. Check where it lives with '
-        '"openstack image store list --image %s"; the hold lapses 15 '
-        'minutes after it was written, or remove it with "openstack image '
-        'unset --property %s %s".' % (
-            image_id, lock.PROPERTY, time.strftime(
-                '%Y-%m-%d %H:%M:%S', time.gmtime(since)), image_id,
-            lock.PROPERTY, image_id))
+            + [base.read_byte(i) for i in image_ids]
+            + [base.unlock(i) for i in image_ids])
 
 
 class StepsMixin:
@@ -83,26 +74,37 @@ class StepsMixin:
             [s if isinstance(s, str) else sorted(s) for s in steps], got)
         self.assertEqual(at, len(sent), 'more requests: %s' % sent[at:])
 
-    def assertRegisterFree(self):
-        """The run took itself out of the lock between runs."""
-        self.assertEqual(runlock.State().dump(), self.register)
+    def store_deletes(self):
+        """The store DELETEs sent (describe() strings)."""
+        return [s for s in self.sent() if s.startswith('DELETE /v2/stores/')]
+
+    def assertNoLocks(self):
+        """Every image lock this run took is gone again."""
+        self.assertEqual([], self.lock_tags.names())
 
 
 class TestRequestPattern(StepsMixin, base.EngineCase):
+    """Every request of a run, in order, at the HTTP boundary."""
 
     def test_one_image(self):
         self.mock_chunk(self.body)
         rows = self.run_engine([self.iid])
         self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
                                   ('archive', 'fast'), None)], rows)
+        # The lock (one tag) before the read the DELETE rests on, the
+        # unlock after the read-back and the proof: nothing else.
         self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
-        # The lock is the run's, in the register; the image gets none.
-        self.assertEqual([], self.patches())
-        puts = [runlock.State.parse(r.json()['description'])
-                for r in self.requests() if r.method == 'PUT']
-        self.assertEqual([('cheap', [base.RUN_TOKEN]), (None, [])],
-                         [(s.store, list(s.runs)) for s in puts])
-        self.assertRegisterFree()
+        self.assertEqual([
+            base.STORES,
+            'POST /v2/metadefs/namespaces/osc-image-store-locks/tags/'
+            + self.iid,
+            'GET /v2/images?id=in:%s&limit=1&os_hidden=False' % self.iid,
+            'DELETE /v2/stores/cheap/' + self.iid,
+            'GET /v2/images?id=in:%s&limit=1&os_hidden=False' % self.iid,
+            'GET /v2/images/%s/file' % self.iid,
+            'DELETE /v2/metadefs/namespaces/osc-image-store-locks/tags/'
+            + self.iid], self.sent())
+        self.assertNoLocks()
 
     def test_one_chunk_of_two(self):
         other = base.image_body('other')
@@ -111,65 +113,79 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine(list(both), parallel=2)
         self.assertEqual([(self.iid, 'removed'), (other['id'], 'removed')],
                          [(r.image_id, r.result) for r in rows])
-        # The read, the DELETEs, the read-back and the proofs are steps:
-        # no DELETE before the read, no read-back before every DELETE is
-        # answered.  Two requests in flight: within a step, either order.
+        # The locks, the read, the DELETEs, the read-back, the proofs and
+        # the unlocks are steps: no DELETE before the read, no read-back
+        # before every DELETE is answered, no unlock before every proof.
+        # Two requests in flight: within a step, either order.
         self.assertSteps(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(*both),
-                {base.store_delete(i) for i in both},
-                base.listing_of(*both),
-                {base.read_byte(i) for i in both}] + base.UNLOCK,
-            self.sent())
-        self.assertEqual([], self.patches())
+            [base.STORES, base.lock_many(*both), base.listing_of(*both),
+             {base.store_delete(i) for i in both},
+             base.listing_of(*both),
+             {base.read_byte(i) for i in both},
+             {base.unlock(i) for i in both}], self.sent())
+        self.assertNoLocks()
 
     def test_chunk_of_twenty_four_one_request_at_a_time(self):
         bodies = images(24)
-        self.mock_chunk(*bodies)
-        rows = self.run_engine(ids(bodies), parallel=1)
-        self.assertEqual([(i, 'removed') for i in ids(bodies)],
+        every = ids(bodies)
+        self.mock_chunk(*bodies[:20])
+        self.mock_chunk(*bodies[20:])
+        rows = self.run_engine(every, parallel=1)
+        self.assertEqual([(i, 'removed') for i in every],
                          [(r.image_id, r.result) for r in rows])
-        # One listing reads all 24 (and one reads them back), the DELETEs
-        # and proofs go in input order; no PATCH, no per-image read.
+        # Two chunks (20 by default, then 4), each: one request locks all
+        # its images, one listing reads them (and one reads them back),
+        # the DELETEs and proofs go in input order, then one unlock per
+        # image.  No per-image read, no PATCH, no PUT.
         self.assertEqual(
-            [base.STORES] + base.LOCK + chunk_of(*ids(bodies)) + base.UNLOCK,
+            [base.STORES] + chunk_of(*every[:20]) + chunk_of(*every[20:]),
             self.sent())
+        self.assertEqual(1 + 2 * 3 + 24 * 3, len(self.sent()))
+        self.assertNoLocks()
 
     def test_chunk_of_twenty_four_in_parallel(self):
         bodies = images(24)
-        self.mock_chunk(*bodies)
-        rows = self.run_engine(ids(bodies))  # parallel=4
-        self.assertEqual(ids(bodies), [r.image_id for r in rows])
+        every = ids(bodies)
+        self.mock_chunk(*bodies[:20])
+        self.mock_chunk(*bodies[20:])
+        rows = self.run_engine(every, parallel=4)
+        self.assertEqual(every, [r.image_id for r in rows])
         self.assertEqual({'removed'}, {r.result for r in rows})
-        self.assertSteps(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(*ids(bodies)),
-                {base.store_delete(i) for i in ids(bodies)},
-                base.listing_of(*ids(bodies)),
-                {base.read_byte(i) for i in ids(bodies)}] + base.UNLOCK,
-            self.sent())
+        steps = [base.STORES]
+        for part in (every[:20], every[20:]):
+            steps += [base.lock_many(*part), base.listing_of(*part),
+                      {base.store_delete(i) for i in part},
+                      base.listing_of(*part),
+                      {base.read_byte(i) for i in part},
+                      {base.unlock(i) for i in part}]
+        self.assertSteps(steps, self.sent())
+        self.assertNoLocks()
 
-    def test_chunks_of_fifty_by_default(self):
-        bodies = images(51)
-        first, last = ids(bodies[:50]), bodies[50]['id']
-        self.mock_chunk(*bodies[:50])
-        self.mock_chunk(bodies[50])
+    def test_chunks_of_twenty_by_default(self):
+        bodies = images(21)
+        first, last = ids(bodies[:20]), bodies[20]['id']
+        self.mock_chunk(*bodies[:20])
+        self.mock_chunk(bodies[20])
         engine = self.remover()
-        self.assertEqual(50, engine.options.chunk_size)
+        self.assertEqual(20, engine.options.chunk_size)
         rows = list(engine.run(ids(bodies)))
         self.assertEqual(ids(bodies), [r.image_id for r in rows])
         self.assertEqual({'removed'}, {r.result for r in rows})
-        # Two pre-read listings (50 + 1), each chunk done (read back and
-        # proven) before the next is read; one lock for both.
+        # Each chunk locked, done (read back, proven) and unlocked before
+        # the next is locked: at most 20 images are locked at once.
         self.assertSteps(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(*first),
-                {base.store_delete(i) for i in first},
-                base.listing_of(*first),
-                {base.read_byte(i) for i in first},
-                base.listing_of(last), base.store_delete(last),
-                base.listing_of(last), base.read_byte(last)] + base.UNLOCK,
+            [base.STORES, base.lock_many(*first), base.listing_of(*first),
+             {base.store_delete(i) for i in first},
+             base.listing_of(*first),
+             {base.read_byte(i) for i in first},
+             {base.unlock(i) for i in first}] + chunk_of(last),
             self.sent())
+
+    def test_chunk_is_parallel_when_larger(self):
+        self.assertEqual(20, self.remover(parallel=20).options.chunk_size)
+        self.assertEqual(25, self.remover(parallel=25).options.chunk_size)
+        self.assertEqual(3, self.remover(chunk_size=3).options.chunk_size)
+        self.assertEqual(20, remover.DEFAULT_CHUNK)
 
     def test_chunks_one_after_the_other(self):
         other = base.image_body('other')
@@ -179,45 +195,11 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.assertEqual([('removed', ('archive', 'fast')),
                           ('removed', ('fast',))],
                          [(r.result, r.remaining_stores) for r in rows])
-        # One lock for the run, not one per chunk.
+        # One lock per image, each released before the next chunk.
         self.assertEqual(
-            [base.STORES] + base.LOCK + chunk_of(self.iid)
-            + chunk_of(other['id']) + base.UNLOCK, self.sent())
-        self.assertRegisterFree()
-
-    def test_register_read_again_before_a_chunk_after_the_settle_time(self):
-        # A chunk that took longer than the settle time: before the next
-        # chunk's DELETEs the register is read once more (it must still
-        # name this run).
-        other = base.image_body('other')
-        self.mock_chunk(self.body)
-        self.mock_chunk(other)
-
-        self.mock_slow_delete(self.iid, base.SETTLE + 0.5)
-        rows = self.run_engine([self.iid, other['id']], chunk_size=1)
-        self.assertEqual(['removed', 'removed'], [r.result for r in rows])
-        # The register is read before the chunk's read, so that the
-        # state the DELETEs rest on is read after the lock was seen.
-        self.assertEqual(
-            [base.STORES] + base.LOCK + chunk_of(self.iid) + [base.LOCK[0]]
-            + chunk_of(other['id']) + base.UNLOCK, self.sent())
-
-    def test_beat_renewed_before_a_later_chunk(self):
-        # The first chunk took longer than the beat (60 s): before the
-        # next chunk's read the run writes its beat again (read, write,
-        # confirming read after the settle time), then reads the chunk:
-        # no read goes stale during the renewal.
-        other = base.image_body('other')
-        b = other['id']
-        self.mock_chunk(self.body)
-        self.mock_chunk(other)
-
-        self.mock_slow_delete(self.iid, runlock.BEAT + 1)
-        rows = self.run_engine([self.iid, b], chunk_size=1)
-        self.assertEqual(['removed', 'removed'], [r.result for r in rows])
-        self.assertEqual(
-            [base.STORES] + base.LOCK + chunk_of(self.iid) + base.LOCK
-            + chunk_of(b) + base.UNLOCK, self.sent())
+            [base.STORES] + chunk_of(self.iid) + chunk_of(other['id']),
+            self.sent())
+        self.assertNoLocks()
 
     def test_slow_delete_one_listing_reads_the_rest_again(self):
         # The first DELETE takes longer than fresh_for (1 s): the state
@@ -235,18 +217,16 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.assertEqual(['removed'] * 3, [r.result for r in rows])
         self.assertEqual(1, again.call_count)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(a, b, c), base.store_delete(a),
-                base.listing_of(b, c), base.LOCK[0], base.store_delete(b),
-                base.store_delete(c), base.listing_of(a, b, c),
-                base.read_byte(a), base.read_byte(b), base.read_byte(c)]
-            + base.UNLOCK, self.sent())
-        self.assertEqual([], self.patches())
+            [base.STORES, base.lock_many(a, b, c),
+             base.listing_of(a, b, c), base.store_delete(a),
+             base.listing_of(b, c), base.store_delete(b),
+             base.store_delete(c), base.listing_of(a, b, c),
+             base.read_byte(a), base.read_byte(b), base.read_byte(c),
+             base.unlock(a), base.unlock(b), base.unlock(c)], self.sent())
 
     def test_slow_deletes_in_a_chunk_of_twenty_four(self):
         # Each DELETE takes 0.07 s: the 16th would rest on a read 1.05 s
-        # old, so images 16 to 24 are read again (one listing), then the
-        # lock's register (one GET, right before that DELETE); the last
+        # old, so images 16 to 24 are read again (one listing); the last
         # DELETE then rests on a read 0.56 s old: no second re-read.
         bodies = images(24)
         every = ids(bodies)
@@ -256,15 +236,16 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
 
         for image_id in every:
             self.mock_slow_delete(image_id, 0.07)
-        rows = self.run_engine(every, parallel=1)
+        rows = self.run_engine(every, parallel=1, chunk_size=24)
         self.assertEqual(['removed'] * 24, [r.result for r in rows])
         self.assertEqual(
-            [base.STORES] + base.LOCK + [base.listing_of(*every)]
+            [base.STORES, base.lock_many(*every), base.listing_of(*every)]
             + [base.store_delete(i) for i in every[:15]]
-            + [base.listing_of(*every[15:]), base.LOCK[0]]
+            + [base.listing_of(*every[15:])]
             + [base.store_delete(i) for i in every[15:]]
             + [base.listing_of(*every)]
-            + [base.read_byte(i) for i in every] + base.UNLOCK, self.sent())
+            + [base.read_byte(i) for i in every]
+            + [base.unlock(i) for i in every], self.sent())
 
     def test_stale_read_is_read_again_before_the_delete(self):
         self.mock_listing([self.body], [self.body],
@@ -274,63 +255,39 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine([self.iid], fresh_for=0)
         self.assertEqual('removed', rows[0].result)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(self.iid), base.listing_of(self.iid),
-                base.store_delete(self.iid), base.listing_of(self.iid),
-                base.read_byte(self.iid)] + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
 
-    def test_read_again_shows_another_runs_hold(self):
-        # The re-read shows that another run's removal of the second image
-        # had an unknown outcome meanwhile: it is refused at once (no
-        # wait), the first one was removed; only it is read back.
+    def test_read_again_refuses_the_second_image(self):
+        # The re-read shows that the second image's other copies are gone
+        # meanwhile (another tool): it is refused, the first one was
+        # removed; only it is read back; both are unlocked.
         other = base.image_body('other')
         a, b = self.iid, other['id']
-        since = int(time.time()) - 60
         self.mock_listing([self.body, other])
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + b,
-                      json=base.listing(base.locked(other, OTHER, since)))
+                      json=base.listing(base.with_stores(other, 'cheap')))
         self.http.get(base.V2 + '/images?os_hidden=false&id=in:' + a,
                       json=base.listing(base.with_stores(
                           self.body, 'fast', 'archive')))
 
         self.mock_slow_delete(a, 1.5)
         self.mock_file(a)
-        start = self.clock.now
         rows = self.run_engine([a, b], parallel=1)
-        # The lock's settle time and the slow DELETE: no wait for the hold.
-        self.assertLess(self.clock.now - start, base.SETTLE + 1.5 + 0.01)
+        self.assertEqual([(a, 'removed'), (b, 'failed')],
+                         [(r.image_id, r.result) for r in rows])
+        self.assertIn('holds the only copy of image %s' % b, rows[1].reason)
         self.assertEqual(
-            [Removal(a, 'cirros', 'cheap', 'removed', ('archive', 'fast'),
-                     None),
-             Removal(b, 'other', 'cheap', 'failed',
-                     ('archive', 'cheap', 'fast'), hold_reason(b, since))],
-            rows)
-        self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(a, b), base.store_delete(a),
-                base.listing_of(b), base.listing_of(a), base.read_byte(a)]
-            + base.UNLOCK, self.sent())
-
-    def test_stale_hold_is_removed_after_the_removal(self):
-        # A hold older than 15 minutes does not stop the removal; it is
-        # removed once the removal is proven: the only PATCH of the run.
-        since = int(time.time()) - lock.STALE_AFTER - 60
-        old = base.locked(self.body, OTHER, since)
-        self.mock_listing([old], [base.with_stores(old, 'fast', 'archive')])
-        self.mock_store_delete('cheap', self.iid)
-        self.mock_file(self.iid)
-        self.mock_patch(self.body)
-        rows = self.run_engine([self.iid])
-        self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
-                                  ('archive', 'fast'), None)], rows)
-        self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(self.iid), base.store_delete(self.iid),
-                base.listing_of(self.iid), base.read_byte(self.iid),
-                base.remove_lock(self.iid)] + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_many(a, b), base.listing_of(a, b),
+             base.store_delete(a), base.listing_of(b), base.listing_of(a),
+             base.read_byte(a), base.unlock(a), base.unlock(b)],
+            self.sent())
+        self.assertNoLocks()
 
     def test_stop_before_the_delete(self):
-        stop = threading.Event()
+        stop = base.ClockEvent(self.clock)
 
         def read(request, context):
             stop.set()  # a first Ctrl-C while the chunk is read
@@ -341,9 +298,9 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.assertEqual([], list(engine.run([self.iid])))
         self.assertTrue(engine.not_started)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [base.listing_of(self.iid)]
-            + base.UNLOCK, self.sent())
-        self.assertRegisterFree()
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.unlock(self.iid)], self.sent())
+        self.assertNoLocks()
 
     def test_stop_between_two_deletes_of_a_chunk(self):
         # What is in flight finishes and is reported; the chunk's next
@@ -368,10 +325,10 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                          [(r.image_id, r.result) for r in rows])
         self.assertTrue(engine.not_started)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(a, b), base.store_delete(a),
-                base.listing_of(a), base.read_byte(a)] + base.UNLOCK,
-            self.sent())
+            [base.STORES, base.lock_many(a, b), base.listing_of(a, b),
+             base.store_delete(a), base.listing_of(a), base.read_byte(a),
+             base.unlock(a), base.unlock(b)], self.sent())
+        self.assertNoLocks()
 
     def test_stop_between_chunks(self):
         stop = threading.Event()
@@ -383,13 +340,11 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         stop.set()
         self.assertEqual([], list(rows))
         self.assertTrue(engine.not_started)
-        self.assertEqual(
-            [base.STORES] + base.LOCK + chunk_of(self.iid) + base.UNLOCK,
-            self.sent())
-        self.assertRegisterFree()
+        self.assertEqual([base.STORES] + chunk_of(self.iid), self.sent())
+        self.assertNoLocks()
 
 
-class TestSelection(base.EngineCase):
+class TestSelection(StepsMixin, base.EngineCase):
 
     def test_name_resolved_then_listed(self):
         self.mock_name('cirros', self.body)
@@ -402,7 +357,7 @@ class TestSelection(base.EngineCase):
         # it), then the lock is taken and the image read.
         self.assertEqual(
             [base.STORES, 'GET /v2/images?name=eq:cirros&os_hidden=False']
-            + base.LOCK + chunk_of(self.iid) + base.UNLOCK, self.sent())
+            + chunk_of(self.iid), self.sent())
 
     def test_same_image_by_id_and_name_once(self):
         self.mock_name('cirros', self.body)
@@ -410,8 +365,11 @@ class TestSelection(base.EngineCase):
         rows = self.run_engine([self.iid, 'cirros', self.iid])
         self.assertEqual([self.iid], [r.image_id for r in rows])
         self.assertEqual([base.store_delete(self.iid)],
-                         [s for s in self.sent() if s.startswith('DELETE')])
-        # The pre-read and the read-back.
+                         [s for s in self.sent()
+                          if s.startswith('DELETE /v2/stores/')])
+        # One lock; the pre-read and the read-back.
+        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+                         self.lock_requests())
         self.assertEqual(2, self.sent().count(base.listing_of(self.iid)))
 
     def test_first_mention_keeps_its_place(self):
@@ -429,7 +387,9 @@ class TestSelection(base.EngineCase):
         self.mock_chunk(self.body)
         rows = self.run_engine(['cirros', self.iid], chunk_size=1)
         self.assertEqual([self.iid], [r.image_id for r in rows])
-        self.assertEqual(1, len(self.deletes()))
+        self.assertEqual(1, len(self.store_deletes()))
+        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+                         self.lock_requests())
 
     def test_unresolved_names_are_rows(self):
         twin = base.image_body('twin', image_id=base.image_body('t2')['id'])
@@ -445,7 +405,11 @@ class TestSelection(base.EngineCase):
                      '%s, %s.' % tuple(sorted(
                          (twin['id'], base.image_body('twin')['id']))))],
             rows)
-        self.assertEqual([], self.deletes())
+        # Nothing to lock: no image was found.
+        self.assertSteps([base.STORES, {
+            'GET /v2/images?name=eq:ghost&os_hidden=False',
+            'GET /v2/images?name=eq:ghost&os_hidden=True',
+            'GET /v2/images?name=eq:twin&os_hidden=False'}], self.sent())
 
     def test_image_not_listed(self):
         self.mock_listing([])
@@ -455,10 +419,10 @@ class TestSelection(base.EngineCase):
                      'No image with name or ID %s (deleted, or not visible '
                      'to you).' % self.iid)], self.run_engine([self.iid]))
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(self.iid),
-                base.listing_of(self.iid, hidden=True)] + base.UNLOCK,
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.listing_of(self.iid, hidden=True), base.unlock(self.iid)],
             self.sent())
+        self.assertNoLocks()
 
     def test_listing_fails(self):
         self.mock_listing(base.glance_error(500, 'db down'))
@@ -467,7 +431,9 @@ class TestSelection(base.EngineCase):
                                             row.remaining_stores))
         self.assertIn('could not be read', row.reason)
         self.assertIn('nothing was removed', row.reason)
-        self.assertEqual([], self.deletes())
+        self.assertEqual([base.STORES, base.lock_one(self.iid),
+                          base.listing_of(self.iid), base.unlock(self.iid)],
+                         self.sent())
 
     def test_unknown_store_before_any_image(self):
         self.assertRaises(exceptions.StoreNotFound, self.run_engine,
@@ -481,26 +447,27 @@ class TestSelection(base.EngineCase):
 
 
 class TestBeforeTheDelete(StepsMixin, base.EngineCase):
-    """Results decided on the chunk's read: no DELETE, no PATCH.
+    """Results decided on the chunk's read: no store DELETE.
 
-    A run takes the lock between runs before it reads any image, and
-    releases it at the end; a dry run takes none.
+    A run locks the image before it reads it, and unlocks it after; a
+    dry run takes no lock.
     """
 
     def decide(self, body, store='cheap', **options):
         self.mock_listing([body])
         rows = self.run_engine([body['id']], store=store, **options)
         sent = self.sent()
-        self.assertEqual([], [s for s in sent
-                              if s.startswith(('DELETE', 'PATCH'))])
+        self.assertEqual([], self.store_deletes())
         self.assertIn(base.listing_of(body['id']), sent)
         if options.get('dry_run'):
-            self.assertEqual([], [s for s in sent
-                                  if runlock.NAMESPACE in s])
+            self.assertEqual([], self.lock_requests())
         else:
-            self.assertEqual([base.STORES] + base.LOCK, sent[:4])
-            self.assertEqual(base.UNLOCK, sent[-2:])
-            self.assertRegisterFree()
+            self.assertEqual([base.STORES, base.lock_one(body['id']),
+                              base.listing_of(body['id'])], sent[:3])
+            self.assertEqual([base.lock_one(body['id']),
+                              base.unlock(body['id'])], self.lock_requests())
+            self.assertEqual(base.unlock(body['id']), sent[-1])
+            self.assertNoLocks()
         self.assertEqual(1, len(rows))
         return rows[0]
 
@@ -547,19 +514,8 @@ class TestBeforeTheDelete(StepsMixin, base.EngineCase):
                           'cheap; it is in: fast.' % self.iid),
                          (row.result, row.remaining_stores, row.reason))
         self.assertEqual(
-            [base.STORES] + base.LOCK + [base.listing_of(self.iid)]
-            + base.UNLOCK, self.sent())
-
-    def test_another_runs_live_hold_refused_at_once(self):
-        since = int(time.time()) - 60
-        start = self.clock.now
-        row = self.decide(base.locked(self.body, OTHER, since))
-        self.assertEqual(
-            Removal(self.iid, 'cirros', 'cheap', 'failed',
-                    ('archive', 'cheap', 'fast'),
-                    hold_reason(self.iid, since)), row)
-        # No wait for the hold: the only wait is the lock's settle time.
-        self.assertLess(self.clock.now - start, base.SETTLE + 0.01)
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.unlock(self.iid)], self.sent())
 
     def test_only_copy(self):
         row = self.decide(base.with_stores(self.body, 'cheap'))
@@ -604,7 +560,7 @@ class TestBeforeTheDelete(StepsMixin, base.EngineCase):
                       '(archive) of import task %s' % TASK, row.reason)
 
 
-class TestRefusedOnTheReRead(base.EngineCase):
+class TestRefusedOnTheReRead(StepsMixin, base.EngineCase):
     """The checks run again on the re-read before a DELETE."""
 
     def test_only_copy_by_then(self):
@@ -615,9 +571,9 @@ class TestRefusedOnTheReRead(base.EngineCase):
         self.assertIn('holds the only copy of image %s' % self.iid,
                       row.reason)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(self.iid), base.listing_of(self.iid)]
-            + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.listing_of(self.iid), base.unlock(self.iid)], self.sent())
+        self.assertNoLocks()
 
     def test_re_read_fails(self):
         self.mock_listing([self.body], base.glance_error(500, 'db down'))
@@ -626,5 +582,6 @@ class TestRefusedOnTheReRead(base.EngineCase):
                                             row.remaining_stores))
         self.assertIn('could not be read again before its removal',
                       row.reason)
-        self.assertEqual([], self.deletes())
-        self.assertEqual(base.UNLOCK, self.sent()[-2:])
+        self.assertEqual([], self.store_deletes())
+        self.assertEqual(base.unlock(self.iid), self.sent()[-1])
+        self.assertNoLocks()

@@ -11,12 +11,9 @@
 # under the License.
 """The engine with ``copy_to``: sole copies are copied, then removed."""
 
-import time
-
 import fixtures
 
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.sdk import exceptions
 from osc_image_store.tests.unit import base
 
@@ -28,7 +25,7 @@ class TestCopyTo(base.TestCase):
     def setUp(self):
         super().setUp()
         self.mock_stores()
-        self.mock_register()
+        self.mock_locks()
         self.solo = base.image_body('solo', stores=('cheap',))
         self.iid = self.solo['id']
 
@@ -60,61 +57,48 @@ class TestCopyTo(base.TestCase):
         self.assertEqual(
             [Removal(self.iid, 'solo', 'cheap', 'moved', ('fast',), None,
                      'fast')], rows)
-        # One lock for the run, copy included; the removal pass reads the
-        # image again (pre-read) before its DELETE; no PATCH.
+        # One lock for the image, copy included (no second lock request
+        # for the removal); the removal pass reads the image again
+        # (pre-read) before its DELETE.
         self.assertEqual(
-            [base.STORES] + base.LOCK + [base.listing_of(self.iid)]
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid)]
             + self.copy_requests() + [
                 base.listing_of(self.iid), base.store_delete(self.iid),
-                base.listing_of(self.iid), base.read_byte(self.iid)]
-            + base.UNLOCK, self.sent())
-        self.assertEqual([], self.patches())
-        self.assertEqual(runlock.State().dump(), self.register)
+                base.listing_of(self.iid), base.read_byte(self.iid),
+                base.unlock(self.iid)], self.sent())
+        self.assertEqual([], self.lock_tags.names())
 
-    def test_lock_renewed_during_a_long_copy(self):
-        # The copy takes longer than the beat (60 s on the test clock):
-        # while it is waited for, the run writes its beat again (read,
-        # write, confirming read); the removal then needs no renewal.
+    def test_long_copy_keeps_the_lock_without_renewal(self):
+        # The copy takes an hour (two polls of 30 minutes on the test
+        # clock): the tag is no lease, nothing renews it; the removal
+        # after the copy needs no new lock.
         self.mock_move(base.with_stores(
             self.solo, 'cheap', os_glance_importing_to_stores='fast'))
-        sent = self.sent
+        clock = self.clock
 
         class CopyTime:
-            """The copy's clock: its poll lasts past the beat.
-
-            It ends once the run has written its beat again (within 5 s).
-            """
-
-            monotonic = staticmethod(time.monotonic)
+            monotonic = staticmethod(clock.monotonic)
 
             @staticmethod
-            def sleep(seconds, clock=self.clock):
-                clock.sleep(runlock.BEAT + 30)
-                for _wait in range(500):
-                    # The 4th read of the register: the renewal's
-                    # confirming read.
-                    if sent().count(base.LOCK[0]) >= 4:
-                        return
-                    time.sleep(0.01)
+            def sleep(seconds):
+                clock.sleep(1800)
 
         self.useFixture(fixtures.MonkeyPatch(
             'osc_image_store.engine.copy.time', CopyTime))
-        rows = self.run_engine([self.iid], copy_to='fast')
+        start = self.clock.now
+        rows = self.run_engine([self.iid], copy_to='fast',
+                               copy_timeout=7200)
         self.assertEqual(['moved'], [r.result for r in rows])
+        self.assertGreaterEqual(self.clock.now - start, 1800)
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(self.iid), base.get_image(self.iid),
-                'POST /v2/images/%s/import' % self.iid,
-                base.get_image(self.iid)]  # still copying
-            + base.LOCK  # the beat written again
-            + [base.get_image(self.iid), base.read_byte(self.iid)] + [
-                base.listing_of(self.iid), base.store_delete(self.iid),
-                base.listing_of(self.iid), base.read_byte(self.iid)]
-            + base.UNLOCK, self.sent())
-        beats = [runlock.State.parse(r.json()['description'])
-                 for r in self.requests() if r.method == 'PUT']
-        self.assertEqual([('cheap', [base.RUN_TOKEN])] * 2 + [(None, [])],
-                         [(s.store, list(s.runs)) for s in beats])
+            [base.STORES, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.get_image(self.iid),
+             'POST /v2/images/%s/import' % self.iid,
+             base.get_image(self.iid),  # still copying
+             base.get_image(self.iid), base.read_byte(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.read_byte(self.iid),
+             base.unlock(self.iid)], self.sent())
 
     def test_dry_run_would_move(self):
         other = base.image_body('other')
@@ -146,10 +130,10 @@ class TestCopyTo(base.TestCase):
                          (row.result, row.remaining_stores, row.copied_to))
         self.assertIn('Glance failed to copy image %s into store fast'
                       % self.iid, row.reason)
-        self.assertEqual([], self.deletes())
-        self.assertEqual([], self.patches())
-        self.assertEqual(base.UNLOCK, self.sent()[-2:])
-        self.assertEqual(runlock.State().dump(), self.register)
+        self.assertEqual([base.unlock(self.iid)],
+                         [s for s in self.sent() if s.startswith('DELETE')])
+        self.assertEqual(base.unlock(self.iid), self.sent()[-1])
+        self.assertEqual([], self.lock_tags.names())
 
     def test_copy_target_checked_before_any_image(self):
         for target in ('cheap', 'archive', 'nope'):

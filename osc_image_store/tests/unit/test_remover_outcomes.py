@@ -10,24 +10,25 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 """The engine's results after a DELETE: from the read-back and the proof,
-never from the DELETE's answer alone; and when an image gets a hold."""
-
-import os
-import time
+never from the DELETE's answer alone; and when an image keeps its lock."""
 
 from keystoneauth1 import exceptions as ks_exc
 
 from osc_image_store.engine import results
-from osc_image_store.engine import runlock
 from osc_image_store.tests.unit import base
 
 Removal = results.Removal
 
-#: The end of the reason of a row whose image got a hold (% image ID).
-HOLD = (' A hold (property osc_image_store_lock) stays on it for 15 minutes '
-        'so that no run of this command removes another copy meanwhile; '
-        'once the image shows what happened, "openstack image unset '
-        '--property osc_image_store_lock %s" removes it sooner.')
+#: The end of the reason of a row whose image keeps its lock (% image ID).
+KEPT = (' Its lock stays (tag %s of metadata definitions namespace '
+        'osc-image-store-locks), so that no run of this command removes '
+        'another copy of it meanwhile: check where its data is with '
+        '"openstack image store list --image %s", then clear the lock with '
+        '"openstack image store lock delete %s".')
+
+
+def kept(image_id):
+    return KEPT % (image_id, image_id, image_id)
 
 
 class TestAfterTheDelete(base.EngineCase):
@@ -51,7 +52,8 @@ class TestAfterTheDelete(base.EngineCase):
             self.mock_file(self.iid, proof, b'x' if proof == 206 else b'')
 
     def row(self, store='cheap', **options):
-        rows = self.run_engine([self.iid], store=store, **options)
+        self.engine = self.remover(store, **options)
+        rows = list(self.engine.run([self.iid]))
         self.assertEqual(1, len(rows))
         return rows[0]
 
@@ -59,43 +61,37 @@ class TestAfterTheDelete(base.EngineCase):
         self.http.get(base.V2 + '/images/' + self.iid,
                       **base.glance_error(500, 'db down'))
 
-    def assert_no_hold(self):
-        """No PATCH at all: no hold written, none removed."""
-        self.assertEqual([], self.patches())
-
-    def assert_held(self, written=True):
-        """One PATCH: this run's hold, written after the read-back.
-
-        When it could not be written, the run keeps the lock between runs
-        (no release at the end).
-        """
-        patches = self.patches()
-        self.assertEqual(1, len(patches), patches)
-        [operation] = patches[0]
-        self.assertEqual(('add', '/osc_image_store_lock'),
-                         (operation['op'], operation['path']))
-        token, _host, pid, since = operation['value'].split()
-        self.assertEqual(base.TOKEN, token)
-        self.assertEqual(os.getpid(), int(pid))
-        self.assertLess(abs(time.time() - int(since)), 60)
+    def assert_unlocked(self):
+        """The lock was taken before the read and released at the end."""
         sent = self.sent()
-        self.assertLess(sent.index(base.store_delete(self.iid)),
-                        sent.index(base.add_lock(self.iid)))
-        if written:
-            self.assertEqual(base.UNLOCK, sent[-2:])
-        else:
-            self.assertEqual(base.add_lock(self.iid), sent[-1])
-            self.assertEqual(base.RUN_TOKEN, list(runlock.State.parse(
-                self.register).runs)[0])
+        self.assertEqual(base.lock_one(self.iid), sent[1])
+        self.assertEqual(base.listing_of(self.iid), sent[2])
+        self.assertEqual(base.unlock(self.iid), sent[-1])
+        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+                         self.lock_requests())
+        self.assertEqual([], self.lock_tags.names())
+        self.assertEqual([], self.engine.kept_locks)
 
-    # -- success -----------------------------------------------------------
+    def assert_kept(self, row):
+        """The lock stays (never unlocked); the reason says how to clear.
+
+        Glance may still carry the DELETE out, or the image may list a
+        copy without data: no run may remove another copy meanwhile.
+        """
+        self.assertEqual([base.lock_one(self.iid)], self.lock_requests())
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual([self.iid], self.engine.kept_locks)
+        self.assertEqual(set(), self.engine.locks.held)
+        self.assertTrue(row.reason.endswith(kept(self.iid)), row.reason)
+
+    # -- success: unlocked ------------------------------------------------
 
     def test_removed(self):
         self.glance()
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('archive', 'fast'), None), self.row())
         self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
-        self.assert_no_hold()
+        self.assert_unlocked()
 
     def test_unlinked_from_a_read_only_store(self):
         self.mock_store_delete('archive', self.iid)
@@ -107,7 +103,7 @@ class TestAfterTheDelete(base.EngineCase):
                     'deleted.'), self.row(store='archive'))
         self.assertEqual([base.STORES] + base.removal(self.iid, 'archive'),
                          self.sent())
-        self.assert_no_hold()
+        self.assert_unlocked()
 
     def test_removed_after_a_503_when_the_store_is_gone(self):
         self.glance(delete=base.glance_error(503, 'busy'))
@@ -118,20 +114,22 @@ class TestAfterTheDelete(base.EngineCase):
             'The Images API failed to remove image %s from store cheap (HTTP '
             '503: busy); the image no longer lists store cheap, so the '
             'removal happened.' % self.iid, row.reason)
-        self.assertEqual(1, len(self.deletes()))
-        # The read-back shows what happened: no hold.
-        self.assert_no_hold()
+        self.assertEqual(1, self.sent().count(base.store_delete(self.iid)))
+        # The read-back shows what happened: the lock goes.
+        self.assert_unlocked()
 
     def test_empty_image_proven_without_a_ranged_read(self):
         self.body['size'] = 0
         self.glance(proof=None)
         self.assertEqual('removed', self.row().result)
         self.assertNotIn(base.read_byte(self.iid), self.sent())
+        self.assert_unlocked()
 
     def test_no_proof_asked(self):
         self.glance(proof=None)
         self.assertEqual('removed', self.row(verify_data=False).result)
         self.assertNotIn(base.read_byte(self.iid), self.sent())
+        self.assert_unlocked()
 
     def test_read_back_by_image_when_the_listing_fails(self):
         self.glance(after=base.glance_error(500, 'db down'))
@@ -140,10 +138,11 @@ class TestAfterTheDelete(base.EngineCase):
         self.assertEqual(('removed', ('fast',)),
                          (row.result, row.remaining_stores))
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + [base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.get_image(self.iid),
-               base.read_byte(self.iid)] + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.get_image(self.iid), base.read_byte(self.iid),
+             base.unlock(self.iid)], self.sent())
+        self.assert_unlocked()
 
     def test_two_locations_in_the_store(self):
         places = base.locations(('cheap', 'file:///c/1'),
@@ -162,12 +161,13 @@ class TestAfterTheDelete(base.EngineCase):
         self.mock_file(self.iid)
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('fast',), None), self.row())
+        # One lock over both rounds.
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + [base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.read_byte(self.iid)]
-            + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
+        self.assert_unlocked()
 
     def test_store_listed_twice(self):
         self.body['stores'] = 'fast,cheap,cheap'
@@ -180,8 +180,48 @@ class TestAfterTheDelete(base.EngineCase):
         self.mock_file(self.iid)
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('fast',), None), self.row())
-        self.assertEqual(2, len(self.deletes()))
-        self.assert_no_hold()
+        self.assertEqual(2, self.sent().count(base.store_delete(self.iid)))
+        self.assert_unlocked()
+
+    # -- failed: unlocked, unless the data may be lost ---------------------
+
+    def test_refused_by_glance(self):
+        self.glance(delete=base.glance_error(
+            409, 'Image data could not be deleted because it is in use'),
+            after=('fast', 'cheap', 'archive'), proof=None)
+        row = self.row()
+        self.assertEqual(('failed', ('archive', 'cheap', 'fast')),
+                         (row.result, row.remaining_stores))
+        self.assertIn('because it is in use', row.reason)
+        # A 4xx is a refusal: nothing may still happen, the lock goes.
+        self.assert_unlocked()
+        self.assertNotIn(base.read_byte(self.iid), self.sent())
+
+    def test_proof_answers_no_data(self):
+        self.glance(proof=204)
+        row = self.row()
+        self.assertEqual(('failed', ('archive', 'fast')),
+                         (row.result, row.remaining_stores))
+        self.assertIn('The copy in store cheap was removed, but the image\'s '
+                      'data cannot be read now (GET /v2/images/%s/file '
+                      'answered 204 (no data)): it may have lost its data'
+                      % self.iid, row.reason)
+        # The data may be lost: no run may remove another copy.
+        self.assert_kept(row)
+        self.assertEqual(
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.read_byte(self.iid)], self.sent())
+
+    def test_no_store_left_after_the_removal(self):
+        self.glance(after=(), proof=None)
+        row = self.row()
+        self.assertEqual(('failed', ()), (row.result, row.remaining_stores))
+        self.assertIn('lists no store at all after the removal from cheap',
+                      row.reason)
+        self.assert_kept(row)
+
+    # -- unverified: the lock stays ----------------------------------------
 
     def test_more_locations_than_rounds_is_unverified(self):
         # Five locations in the store, one removed per DELETE: after the
@@ -199,37 +239,10 @@ class TestAfterTheDelete(base.EngineCase):
         self.assertEqual(('unverified', ('cheap', 'fast')),
                          (row.result, row.remaining_stores))
         self.assertIn('still lists store cheap after 4 removals', row.reason)
-        self.assertEqual(4, len(self.deletes()))
+        self.assertEqual(4, self.sent().count(base.store_delete(self.iid)))
         # The pre-read, then one read-back per round.
         self.assertEqual(5, self.sent().count(base.listing_of(self.iid)))
-        self.assert_no_hold()
-
-    # -- failed ------------------------------------------------------------
-
-    def test_proof_answers_no_data(self):
-        self.glance(proof=204)
-        row = self.row()
-        self.assertEqual(('failed', ('archive', 'fast')),
-                         (row.result, row.remaining_stores))
-        self.assertIn('The copy in store cheap was removed, but the image\'s '
-                      'data cannot be read now (GET /v2/images/%s/file '
-                      'answered 204 (no data)): it may have lost its data'
-                      % self.iid, row.reason)
-        self.assert_no_hold()
-
-    def test_refused_by_glance(self):
-        self.glance(delete=base.glance_error(
-            409, 'Image data could not be deleted because it is in use'),
-            after=('fast', 'cheap', 'archive'), proof=None)
-        row = self.row()
-        self.assertEqual(('failed', ('archive', 'cheap', 'fast')),
-                         (row.result, row.remaining_stores))
-        self.assertIn('because it is in use', row.reason)
-        # A 4xx is a refusal: nothing may still happen, no hold.
-        self.assert_no_hold()
-        self.assertNotIn(base.read_byte(self.iid), self.sent())
-
-    # -- unverified --------------------------------------------------------
+        self.assert_kept(row)
 
     def test_204_and_the_read_back_fails(self):
         self.glance(after=base.glance_error(500, 'db down'), proof=None)
@@ -239,27 +252,23 @@ class TestAfterTheDelete(base.EngineCase):
                          (row.result, row.remaining_stores))
         self.assertIn('(HTTP 204), but the image could not be read back',
                       row.reason)
-        self.assert_no_hold()
         self.assertNotIn(base.read_byte(self.iid), self.sent())
+        self.assert_kept(row)
 
     def test_204_and_the_store_still_listed(self):
-        self.mock_patch(self.body, self.held)
         self.glance(after=('fast', 'cheap', 'archive'), proof=None)
         row = self.row()
         self.assertEqual(('unverified', ('archive', 'cheap', 'fast')),
                          (row.result, row.remaining_stores))
         self.assertIn('but the image still lists that store', row.reason)
         self.assertIn('(a ghost)', row.reason)
-        self.assertTrue(row.reason.endswith(HOLD % self.iid), row.reason)
-        self.assertEqual(1, len(self.deletes()))
         # A ghost listing may be all that keeps another run from removing
-        # the last real copy: the image gets a hold.
-        self.assert_held()
+        # the last real copy: the lock stays.
+        self.assert_kept(row)
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + [base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.add_lock(self.iid)]
-            + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid)],
+            self.sent())
 
     def test_import_started_meanwhile(self):
         self.glance(after=('fast',), proof=None,
@@ -267,7 +276,7 @@ class TestAfterTheDelete(base.EngineCase):
         row = self.row()
         self.assertEqual('unverified', row.result)
         self.assertIn('an import (task t-9) started meanwhile', row.reason)
-        self.assert_no_hold()
+        self.assert_kept(row)
 
     def test_proof_read_fails(self):
         self.glance(proof=None)
@@ -278,23 +287,18 @@ class TestAfterTheDelete(base.EngineCase):
                          (row.result, row.remaining_stores))
         self.assertIn('The copy in store cheap was removed, but the one-byte '
                       'read of its data failed', row.reason)
-        self.assert_no_hold()
+        self.assert_kept(row)
 
-    # -- unknown: the image gets a hold ------------------------------------
+    # -- unknown: the lock stays -------------------------------------------
 
-    def check_unknown(self, delete, after, remaining, hold=None):
-        """An unknown outcome; ``hold``: the hold PATCH's answer."""
-        self.mock_patch(self.body, self.held if hold is None else hold)
+    def check_unknown(self, delete, after, remaining):
         self.glance(delete=delete, after=after, proof=None)
         row = self.row()
         self.assertEqual(('unknown', remaining),
                          (row.result, row.remaining_stores))
-        self.assert_held(written=hold is None)
-        self.assertEqual(1, len(self.deletes()))
+        self.assertEqual(1, self.sent().count(base.store_delete(self.iid)))
         self.assertNotIn(base.read_byte(self.iid), self.sent())
-        if hold is None:
-            self.assertTrue(row.reason.endswith(HOLD % self.iid),
-                            row.reason)
+        self.assert_kept(row)
         return row
 
     def test_timeout_and_still_listed(self):
@@ -302,16 +306,19 @@ class TestAfterTheDelete(base.EngineCase):
                                  ('fast', 'cheap', 'archive'),
                                  ('archive', 'cheap', 'fast'))
         self.assertIn('No answer from the Images API', row.reason)
+        self.assertEqual(
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid)],
+            self.sent())
 
     def test_dropped_connection_and_read_back_fails(self):
         self.image_read_fails()
         self.check_unknown(ks_exc.ConnectFailure,
                            base.glance_error(500, 'db down'), None)
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + [base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.get_image(self.iid),
-               base.add_lock(self.iid)] + base.UNLOCK, self.sent())
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.get_image(self.iid)], self.sent())
 
     def test_503_and_still_listed(self):
         row = self.check_unknown(base.glance_error(503, 'busy'),
@@ -325,27 +332,32 @@ class TestAfterTheDelete(base.EngineCase):
         self.check_unknown(base.glance_error(503, 'busy'),
                            base.glance_error(500, 'db down'), None)
 
-    def test_hold_not_written(self):
-        row = self.check_unknown(
-            base.glance_error(503, 'busy'), ('fast', 'cheap', 'archive'),
-            ('archive', 'cheap', 'fast'),
-            hold=base.glance_error(403, 'You are not authorized to '
-                                   'complete modify_image action.'))
-        # The hint, then why the hold is not there after all.
-        self.assertIn(HOLD % self.iid + ' The hold could not be written (',
-                      row.reason)
-        self.assertIn('modify_image', row.reason)
-        self.assertTrue(row.reason.endswith(
-            '): this run keeps the lock between runs (it lapses 5 minutes '
-            'after its last beat) instead; check the image before any other '
-            'removal.'), row.reason)
+    # -- the unlock itself fails -------------------------------------------
 
-    def test_unknown_on_a_stale_hold_writes_a_new_one(self):
-        # Another run's hold, 16 minutes old: it does not block, and after
-        # an unknown outcome it is replaced by this run's (no PATCH remove).
-        self.body = base.locked(self.body, token='a' * 32,
-                                since=time.time() - 16 * 60)
-        self.check_unknown(base.glance_error(503, 'busy'),
-                           ('fast', 'cheap', 'archive'),
-                           ('archive', 'cheap', 'fast'))
-        self.assertNotIn(base.remove_lock(self.iid), self.sent())
+    def test_unlock_fails_is_said(self):
+        self.glance()
+        self.lock_tags.fail('DELETE', self.iid,
+                            base.glance_error(500, 'db down'))
+        row = self.row()
+        self.assertEqual(('removed', ('archive', 'fast')),
+                         (row.result, row.remaining_stores))
+        self.assertIn('Its lock could not be removed (', row.reason)
+        self.assertIn('db down', row.reason)
+        self.assertTrue(row.reason.endswith(
+            'runs of this command refuse the image until "openstack image '
+            'store lock delete %s" is run.' % self.iid), row.reason)
+        # Sent once: by a second DELETE the name may be another run's lock.
+        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+                         self.lock_requests())
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual(set(), self.engine.locks.held)
+
+    def test_unlock_of_a_lock_cleared_meanwhile(self):
+        # An operator cleared the lock during the run: 404 is fine.
+        self.glance()
+        self.lock_tags.before = lambda method, name: (
+            method == 'DELETE' and self.lock_tags.tags.pop(name, None))
+        self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                 ('archive', 'fast'), None), self.row())
+        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+                         self.lock_requests())

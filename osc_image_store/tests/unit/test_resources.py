@@ -111,7 +111,7 @@ class TestImage(testtools.TestCase):
         self.assertEqual((None, [], [], None),
                          (image.import_task, image.importing_to_stores,
                           image.failed_import_stores,
-                          image.get_property('osc_image_store_lock')))
+                          image.get_property('color')))
 
     def test_get_property(self):
         image = self.image(color='red', count=3)
@@ -119,6 +119,24 @@ class TestImage(testtools.TestCase):
                          (image.get_property('color'),
                           image.get_property('count'),
                           image.get_property('missing')))
+
+
+class TestMetadefTag(testtools.TestCase):
+
+    def test_name_is_the_id(self):
+        tag = resources.MetadefTag.existing(
+            namespace_name='ns', name='t', created_at='2026-12-06T10:00:00Z',
+            updated_at='2026-12-06T10:00:00Z')
+        self.assertEqual(('t', 't', 'ns', '2026-12-06T10:00:00Z'),
+                         (tag.id, tag.name, tag.namespace_name,
+                          tag.created_at))
+        self.assertEqual('/metadefs/namespaces/ns/tags',
+                         tag.base_path % {'namespace_name': 'ns'})
+        self.assertEqual('tags', resources.MetadefTag.resources_key)
+
+    def test_listed_names_only(self):
+        tag = resources.MetadefTag.existing(name='t')
+        self.assertEqual((None, None), (tag.created_at, tag.updated_at))
 
 
 class TestCachedAttributes(testtools.TestCase):
@@ -130,7 +148,7 @@ class TestCachedAttributes(testtools.TestCase):
     def bodies(self):
         body = base.image_body(stores=('fast', 'cheap', 'fast'),
                                os_glance_import_task='t1',
-                               osc_image_store_lock='x h 1 2',
+                               x_custom='x h 1 2',
                                Name='case', self=None)
         yield body
         yield base.image_body(stores=None, locations=base.locations(

@@ -13,12 +13,13 @@
 
 import json
 import signal
-import time
+from urllib import parse
 
-from osc_image_store.engine import runlock
+from osc_image_store.engine import lock
 from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import command
+from osc_image_store.tests.unit import test_remover
 
 
 class TestParser(command.DeleteCase):
@@ -124,7 +125,7 @@ class TestOutput(command.DeleteCase):
 
     def setUp(self):
         super().setUp()
-        self.mock_register()
+        self.mock_locks()
 
     def remove(self, *args):
         self.mock_chunk(self.body)
@@ -166,11 +167,66 @@ class TestOutput(command.DeleteCase):
         self.assertIn('| removed | archive, fast    |        |', out)
 
 
+class TestRequestPattern(test_remover.StepsMixin, command.DeleteCase):
+    """Every request the command sends, at the HTTP boundary."""
+
+    def setUp(self):
+        super().setUp()
+        self.mock_locks()
+
+    def test_one_image(self):
+        self.mock_chunk(self.body)
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', self.iid))
+        tags = '/v2/metadefs/namespaces/%s/tags/%s' % (lock.NAMESPACE,
+                                                       self.iid)
+        self.assertEqual(
+            [('GET', '/v2/info/stores'),
+             ('POST', tags),
+             ('GET', '/v2/images'),
+             ('DELETE', '/v2/stores/cheap/' + self.iid),
+             ('GET', '/v2/images'),
+             ('GET', '/v2/images/%s/file' % self.iid),
+             ('DELETE', tags)],
+            [(r.method, parse.urlsplit(r.url).path)
+             for r in self.requests()])
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        self.assertEqual([], self.lock_tags.names())
+
+    def twenty_four(self, parallel):
+        bodies = test_remover.images(24)
+        every = test_remover.ids(bodies)
+        self.mock_chunk(*bodies[:20])
+        self.mock_chunk(*bodies[20:])
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--parallel',
+                                         str(parallel), '-f', 'value', '-c',
+                                         'Result', *every))
+        self.assertEqual('removed\n' * 24, self.stdout.getvalue())
+        self.assertEqual([], self.lock_tags.names())
+        return every
+
+    def test_twenty_four_images_one_request_at_a_time(self):
+        every = self.twenty_four(1)
+        self.assertEqual(
+            [base.STORES] + test_remover.chunk_of(*every[:20])
+            + test_remover.chunk_of(*every[20:]), self.sent())
+
+    def test_twenty_four_images_four_at_a_time(self):
+        every = self.twenty_four(4)
+        steps = [base.STORES]
+        for part in (every[:20], every[20:]):
+            steps += [base.lock_many(*part), base.listing_of(*part),
+                      {base.store_delete(i) for i in part},
+                      base.listing_of(*part),
+                      {base.read_byte(i) for i in part},
+                      {base.unlock(i) for i in part}]
+        self.assertSteps(steps, self.sent())
+
+
 class TestExitCodes(command.DeleteCase):
 
     def setUp(self):
         super().setUp()
-        self.mock_register()
+        self.mock_locks()
 
     def test_failure_among_three(self):
         one, two = base.image_body('one'), base.image_body('two')
@@ -196,17 +252,19 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual(['cheap'], rows[1]['Remaining Stores'])
         self.assertIn('ERROR Image %s: failed' % self.iid,
                       self.logs.output)
-        # The DELETEs, then the proofs, are sent in parallel (any order).
+        # The DELETEs, the proofs and the unlocks are sent in parallel
+        # (any order); the image refused is unlocked too.
+        every = (one['id'], self.iid, two['id'])
         sent = self.sent()
         self.assertEqual(
-            [base.STORES] + base.LOCK + [
-                base.listing_of(one['id'], self.iid, two['id']),
-                {base.store_delete(one['id']), base.store_delete(two['id'])},
-                base.listing_of(one['id'], two['id']),
-                {base.read_byte(one['id']), base.read_byte(two['id'])}]
-            + base.UNLOCK,
-            sent[:5] + [set(sent[5:7]), sent[7], set(sent[8:10])]
-            + sent[10:])
+            [base.STORES, base.lock_many(*every), base.listing_of(*every),
+             {base.store_delete(one['id']), base.store_delete(two['id'])},
+             base.listing_of(one['id'], two['id']),
+             {base.read_byte(one['id']), base.read_byte(two['id'])},
+             {base.unlock(i) for i in every}],
+            sent[:3] + [set(sent[3:5]), sent[5], set(sent[6:8]),
+                        set(sent[8:])])
+        self.assertEqual([], self.lock_tags.names())
 
     def test_dry_run_failure(self):
         self.mock_listing([base.with_stores(self.body, 'cheap')])
@@ -236,8 +294,8 @@ class TestExitCodes(command.DeleteCase):
             '--store', 'cheap', '--ignore-missing', '-f', 'value', '-c',
             'Result', self.iid))
         self.assertEqual('absent\n', self.stdout.getvalue())
-        self.assertEqual([base.STORES] + base.LOCK
-                         + [base.listing_of(self.iid)] + base.UNLOCK,
+        self.assertEqual([base.STORES, base.lock_one(self.iid),
+                          base.listing_of(self.iid), base.unlock(self.iid)],
                          self.sent())
 
     def test_unknown_store(self):
@@ -261,7 +319,6 @@ class TestExitCodes(command.DeleteCase):
         self.http.get(
             base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
             [{'json': base.listing(self.body)}, {'json': read_back}])
-        self.mock_patch(self.body, base.locked(self.body))
         self.mock_store_delete('cheap', self.iid)
         code = self.run_cmd('--store', 'cheap', '-f', 'json', self.iid)
         self.assertEqual(130, code)
@@ -271,22 +328,26 @@ class TestExitCodes(command.DeleteCase):
                           for r in rows])
         self.assertIn('Interrupted while the removal of image %s from store '
                       'cheap was in flight' % self.iid, rows[0]['Reason'])
-        # The DELETE may still be carried out: the image gets a hold, then
-        # the lock between runs is released.
+        # The DELETE may still be carried out: the image's lock stays, and
+        # the command says how to clear it.
         self.assertTrue(rows[0]['Reason'].endswith(
-            ' A hold (property osc_image_store_lock) stays on it for 15 '
-            'minutes so that no run of this command removes another copy '
-            'meanwhile; once the image shows what happened, "openstack image '
-            'unset --property osc_image_store_lock %s" removes it sooner.'
-            % self.iid), rows[0]['Reason'])
+            ' Its lock stays (tag %s of metadata definitions namespace '
+            'osc-image-store-locks), so that no run of this command removes '
+            'another copy of it meanwhile: check where its data is with '
+            '"openstack image store list --image %s", then clear the lock '
+            'with "openstack image store lock delete %s".'
+            % (self.iid, self.iid, self.iid)), rows[0]['Reason'])
         self.assertEqual(
-            [base.STORES] + base.LOCK
-            + [base.listing_of(self.iid), base.store_delete(self.iid),
-               base.listing_of(self.iid), base.add_lock(self.iid)]
-            + base.UNLOCK, self.sent())
-        [[hold]] = self.patches()
-        self.assertEqual(base.TOKEN, hold['value'].split()[0])
-        self.assertEqual(runlock.State().dump(), self.register)
+            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid)],
+            self.sent())
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertIn('WARNING 1 image(s) keep their lock after an outcome '
+                      'in doubt; no run of this command touches them until '
+                      'it is cleared. Check where their data is ("openstack '
+                      'image store list --image <image>"), then run: '
+                      'openstack image store lock delete %s' % self.iid,
+                      self.logs.output)
         self.assertIn('ERROR Interrupted: 1 image(s) reported above (1 '
                       'unknown); the others were not started.',
                       self.logs.output)
@@ -302,107 +363,109 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual(130, self.run_cmd('--store', 'cheap', '-f', 'json',
                                            self.iid))
         self.assertEqual([], json.loads(self.stdout.getvalue()))
-        self.assertEqual([base.STORES] + base.LOCK
-                         + [base.listing_of(self.iid)] + base.UNLOCK,
+        self.assertEqual([base.STORES, base.lock_one(self.iid),
+                          base.listing_of(self.iid), base.unlock(self.iid)],
                          self.sent())
-        self.assertEqual(runlock.State().dump(), self.register)
+        self.assertEqual([], self.lock_tags.names())
         self.assertIn('the others were not started', self.logs.output)
 
 
-class TestLockBetweenRuns(command.DeleteCase):
-    """The lock between runs, as the command shows it."""
+class TestImageLocks(command.DeleteCase):
+    """The image locks, as the command shows them."""
 
     def setUp(self):
         super().setUp()
-        self.beat = int(time.time())
-        self.other = runlock.State('fast', {'other': ['h', 1, self.beat]})
-        self.mock_register(self.other)
+        self.mock_locks()
+        self.other = base.image_body('other')
+        self.oid = self.other['id']
 
-    def busy(self, wait):
-        return (
-            'Other runs of this command are removing image data from store '
-            'fast: h:1 (last seen %s UTC). A run that frees another store '
-            'waits for them (%d s at most, --lock-wait); nothing was '
-            'removed. Run this command again when they have ended; a run '
-            'that died is forgotten 5 minutes after it was last seen.'
-            % (time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(self.beat)),
-               wait))
+    def locked_warning(self, *image_ids):
+        return ('WARNING %d image(s) stayed locked by another run; if no run '
+                'of this command works on them any more (see "openstack image '
+                'store lock list"), check them and run: openstack image store '
+                'lock delete %s' % (len(image_ids), ' '.join(image_ids)))
 
-    def test_run_of_another_store_and_no_wait(self):
+    def test_locked_by_another_run_and_no_wait(self):
+        self.lock_tags.add(self.iid)
         self.assertEqual(1, self.run_cmd('--store', 'cheap', '--lock-wait',
-                                         '0', self.iid))
-        self.assertEqual(self.busy(0), self.error)
+                                         '0', '-f', 'value', '-c', 'Result',
+                                         self.iid))
+        self.assertEqual('failed\n', self.stdout.getvalue())
+        self.assertEqual('1 of 1 images were not removed from store cheap '
+                         'as asked: 1 failed (see Result and Reason)',
+                         self.error)
+        self.assertIn(self.locked_warning(self.iid), self.logs.output)
         # No "waiting" line when there is no wait.
         self.assertNotIn('Waiting up to', self.logs.output)
-        # Nothing read, written or removed: the register is the other's.
-        self.assertEqual([base.STORES, base.LOCK[0]], self.sent())
-        self.assertEqual([], self.deletes())
-        self.assertEqual(self.other.dump(), self.register)
+        self.assertEqual([base.STORES, base.lock_one(self.iid),
+                          base.read_lock(self.iid)], self.sent())
+        self.assertEqual([self.iid], self.lock_tags.names())
 
-    def test_lock_wait_is_waited(self):
+    def test_lock_wait_is_waited_while_the_others_go_on(self):
+        self.lock_tags.add(self.iid)
+        self.mock_chunk(self.other)
+        start = self.clock.now
         self.assertEqual(1, self.run_cmd('--store', 'cheap', '--lock-wait',
-                                         '5', self.iid))
-        self.assertEqual(self.busy(5), self.error)
-        # The register is read again while the wait lasts (on the test
-        # clock), never written; the waiting message is given once.
-        sent = self.sent()
-        self.assertEqual(base.STORES, sent[0])
-        self.assertGreater(len(sent), 3)
-        self.assertEqual({base.LOCK[0]}, set(sent[1:]))
-        self.assertEqual(1, self.logs.output.count('Waiting up to 5 s'))
-        self.assertGreaterEqual(self.clock.now, 1005.0)
-        self.assertEqual(self.other.dump(), self.register)
+                                         '5', '-f', 'json', self.iid,
+                                         self.oid))
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual([(self.iid, 'failed'), (self.oid, 'removed')],
+                         [(r['ID'], r['Result']) for r in rows])
+        self.assertIn('waited 5 s; nothing was removed', rows[0]['Reason'])
+        # Said once; waited on the test clock.
+        self.assertEqual(1, self.logs.output.count(
+            'WARNING Waiting up to 5 s for image(s) locked by another run '
+            'of this command: %s.' % self.iid))
+        self.assertAlmostEqual(5.0, self.clock.now - start, places=2)
+        self.assertIn(self.locked_warning(self.iid), self.logs.output)
+        self.assertEqual([self.iid], self.lock_tags.names())
 
-    def test_same_store_shares_the_lock(self):
-        self.mock_register(runlock.State('cheap', {'other': ['h', 1,
-                                                             self.beat]}))
-        self.mock_chunk(self.body)
-        self.assertEqual(0, self.run_cmd('--store', 'cheap', '--lock-wait',
-                                         '0', self.iid))
-        self.assertEqual([base.STORES] + base.removal(self.iid)
-                         + [base.LOCK[0]], self.sent())
-        # This run took itself out again (and read the register once more:
-        # the other run may have written at the same time); the other run
-        # is still there.
-        self.assertEqual(runlock.State('cheap', {'other': ['h', 1,
-                                                           self.beat]}),
-                         runlock.State.parse(self.register))
-
-    def test_register_refused(self):
-        self.http.get(base.REGISTER, **base.glance_error(
-            403, 'You are not authorized to complete get_metadef_namespace '
+    def test_locks_cannot_be_taken(self):
+        self.http.post(base.TAGS + '/' + self.iid, **base.glance_error(
+            403, 'You are not authorized to complete add_metadef_tag '
             'action.'))
         self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid))
         self.assertTrue(self.error.startswith(
-            'The lock between runs could not be read (metadata definitions '
-            'namespace osc-image-store-removals, admin only by default: '),
-            self.error)
-        self.assertTrue(self.error.endswith('nothing was removed.'),
+            'The image locks could not be taken (tags of the metadata '
+            'definitions namespace osc-image-store-locks; creating it and its '
+            'tags is admin only by default: '), self.error)
+        self.assertTrue(self.error.endswith('). Nothing was removed.'),
                         self.error)
-        self.assertEqual([base.STORES, base.LOCK[0]], self.sent())
+        self.assertEqual([base.STORES, base.lock_one(self.iid)], self.sent())
 
-    def test_lock_lost_mid_run_stops_and_says_so(self):
-        # The first DELETE is slow; meanwhile the register comes to name
-        # another store's run: seen when the chunk is read again, so the
-        # second DELETE is not sent, and the command says why, exit 1.
-        self.mock_register()
-        second = base.image_body('second')
-        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
-                      + self.iid, json=base.listing(base.with_stores(
-                          self.body, 'fast', 'archive')))  # the read-back
-        self.mock_file(self.iid)
-        self.http.get(base.V2 + '/images?os_hidden=false&id=in:%s,%s'
-                      % (self.iid, second['id']),
-                      json=base.listing(self.body, second))
+    def test_locks_lost_mid_run_stops_and_says_so(self):
+        # The first image waits for another run; the second is removed;
+        # the next try of the first is refused (403): the run stops.
+        self.lock_tags.add(self.iid)
+        self.mock_chunk(self.other)
+        self.lock_tags.fail('POST', self.iid, 409, base.glance_error(
+            403, 'no'))
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '-f', 'json',
+                                         self.iid, self.oid))
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual([(self.iid, 'failed'), (self.oid, 'removed')],
+                         [(r['ID'], r['Result']) for r in rows])
+        self.assertTrue(self.error.startswith(
+            'Stopped after 2 image(s), reported above: The image locks could '
+            'not be taken'), self.error)
+        self.assertEqual([base.store_delete(self.oid)],
+                         [s for s in self.sent()
+                          if s.startswith('DELETE /v2/stores/')])
 
-        self.mock_slow_delete(self.iid, base.SETTLE + 0.5,
-                              then=lambda: self.set_register(self.other))
-        self.mock_store_delete('cheap', second['id'])
-        self.http.get(base.V2 + '/images?os_hidden=false&id=in:'
-                      + second['id'], json=base.listing(second))  # re-read
-        self.assertEqual(1, self.run_cmd('--store', 'cheap', '--parallel',
-                                         '1', self.iid, second['id']))
-        self.assertEqual([base.store_delete(self.iid)],
-                         [s for s in self.sent() if s.startswith('DELETE')])
-        self.assertIn('Stopped after 2 image(s), reported above: Another '
-                      'run took the lock between runs (h:1', self.error)
+    def test_kept_lock_said_with_the_command(self):
+        self.mock_listing([self.body], [self.body])
+        self.mock_store_delete('cheap', self.iid, base.glance_error(
+            503, 'busy'))
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid))
+        self.assertIn('WARNING 1 image(s) keep their lock after an outcome '
+                      'in doubt', self.logs.output)
+        self.assertIn('then run: openstack image store lock delete %s'
+                      % self.iid, self.logs.output)
+        self.assertNotIn('stayed locked by another run', self.logs.output)
+        self.assertEqual([self.iid], self.lock_tags.names())
+
+    def test_no_lock_warning_after_a_clean_run(self):
+        self.mock_chunk(self.body)
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', self.iid))
+        self.assertNotIn('lock', self.logs.output)
+        self.assertEqual([], self.lock_tags.names())

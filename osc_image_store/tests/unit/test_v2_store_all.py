@@ -13,7 +13,6 @@
 
 import json
 
-from osc_image_store.engine import runlock
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import command
 
@@ -22,7 +21,7 @@ class TestAllImages(command.DeleteCase):
 
     def setUp(self):
         super().setUp()
-        self.mock_register()
+        self.mock_locks()
         self.shared = base.image_body('shared')
         self.solo = base.image_body('solo', stores=('cheap',))
         self.elsewhere = base.image_body('elsewhere', stores=('fast',))
@@ -50,9 +49,6 @@ class TestAllImages(command.DeleteCase):
         return [s for s in self.sent() if s.startswith('GET /v2/images?')
                 and 'id=in:' not in s and 'marker' not in s]
 
-    def register_requests(self):
-        return [s for s in self.sent() if '/metadefs/' in s]
-
     def test_selects_by_store_hidden_included_sole_copy_skipped(self):
         self.listings(left=[self.solo])
         self.http.get(
@@ -75,22 +71,25 @@ class TestAllImages(command.DeleteCase):
         self.assertEqual(sorted([base.store_delete(self.shared['id']),
                                  base.store_delete(self.hidden['id'])]),
                          sorted(s for s in self.sent()
-                                if s.startswith('DELETE')))
-        # One listing before the DELETEs, one after; no PATCH (no hold).
+                                if s.startswith('DELETE /v2/stores/')))
+        # One listing before the DELETEs, one after.
         self.assertEqual(
             [base.listing_of(self.shared['id'], self.solo['id'],
                              self.hidden['id']),
              base.listing_of(self.shared['id'], self.hidden['id'])],
             [s for s in self.sent() if 'id=in:' in s])
-        self.assertEqual([], self.patches())
-        # One lock between runs for the whole run, released before the
-        # check of what is left.
-        self.assertEqual(base.LOCK + base.UNLOCK, self.register_requests())
+        # The three images locked in one request, each unlocked, all
+        # before the check of what is left.
+        every = (self.shared['id'], self.solo['id'], self.hidden['id'])
+        self.assertEqual(
+            [base.lock_many(*every)] + sorted(base.unlock(i) for i in every),
+            self.lock_requests()[:1] + sorted(self.lock_requests()[1:]))
         sent = self.sent()
         check = [i for i, s in enumerate(sent)
                  if s == 'GET /v2/images?limit=200&os_hidden=False'][-1]
-        self.assertEqual(base.UNLOCK, sent[check - 2:check])
-        self.assertEqual(runlock.State().dump(), self.register)
+        self.assertEqual(sorted(base.unlock(i) for i in every),
+                         sorted(sent[check - 3:check]))
+        self.assertEqual([], self.lock_tags.names())
         # Then what is left in the store is listed again, and said.
         self.assertEqual(
             ['GET /v2/images?limit=200&os_hidden=%s' % hidden
@@ -111,7 +110,8 @@ class TestAllImages(command.DeleteCase):
                       self.logs.output)
         self.assertEqual([], self.deletes())
         self.assertEqual([], [s for s in self.sent() if 'id=in:' in s])
-        self.assertEqual(runlock.State().dump(), self.register)
+        # Nothing to remove: no lock taken.
+        self.assertEqual([], self.lock_requests())
 
     def mock_identity(self):
         self.http.get(base.IDENTITY, json={'version': {
@@ -172,6 +172,8 @@ class TestAllImages(command.DeleteCase):
         self.assertEqual([(self.shared['id'], 'removed')],
                          [(r['ID'], r['Result'])
                           for r in json.loads(self.stdout.getvalue())])
-        # The lock between runs is released all the same.
-        self.assertEqual(base.LOCK + base.UNLOCK, self.register_requests())
-        self.assertEqual(runlock.State().dump(), self.register)
+        # The image removed was locked and unlocked; none is left.
+        self.assertEqual([base.lock_one(self.shared['id']),
+                          base.unlock(self.shared['id'])],
+                         self.lock_requests())
+        self.assertEqual([], self.lock_tags.names())
