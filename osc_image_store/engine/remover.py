@@ -109,7 +109,7 @@ class Remover(steps.Steps):
         self._seen: set[str] = set()
         self._seen_ids: set[str] = set()
         self._out: collections.deque[_Slot] = collections.deque()
-        self._copies: dict[str, futures.Future[copy_mod.Copied]] = {}
+        self._copies: dict[str, futures.Future[copy_mod.Copied | None]] = {}
         self._names: dict[str, str | None] = {}
         self.stores: dict[str, resources.Store] = {}
         self.target: resources.Store | None = None
@@ -316,6 +316,10 @@ class Remover(steps.Steps):
                 self._fill(image_id, None)
                 continue
             copied = job.result()
+            if copied is None:  # locked by another run: wait for it
+                self._waiting.setdefault(
+                    image_id, time.monotonic() + self.options.lock_wait)
+                continue
             if copied.ok is None and copied.reason is None:
                 self.not_started = True
                 self.locks.release(image_id)
@@ -506,7 +510,30 @@ class Remover(steps.Steps):
                 copied_to=target, size=image.size)
         self._names[image.id] = image.name
         copying.add(image.id)
-        self._copies[image.id] = copies.submit(
-            copy_mod.copy_and_wait, self.proxy, image.id, self.store,
-            target, self.options.copy_timeout, self.stop)
+        # A copy that has to queue holds no lock meanwhile (a run that
+        # dies leaves few): its job takes the lock again before its last
+        # read.
+        if len(self._copies) >= self.options.max_copies:
+            self.locks.release(image.id)
+        self._copies[image.id] = copies.submit(self._copy, image.id)
         return None
+
+    def _copy(self, image_id: str) -> copy_mod.Copied | None:
+        """A copy job: lock the image, then copy it (and wait).
+
+        :returns: how the copy ended, or None when another run holds the
+            image's lock (it then waits like any locked image).
+        """
+        if self.stop.is_set():
+            return copy_mod.Copied(None)
+        try:
+            _taken, busy = self.locks.take([image_id])
+        except lock_mod.LockError as exc:
+            return copy_mod.Copied(False, '%s Nothing was copied or '
+                                   'removed.' % exc)
+        if busy:
+            return None
+        return copy_mod.copy_and_wait(
+            self.proxy, image_id, self.store,
+            ty.cast(str, self.options.copy_to), self.options.copy_timeout,
+            self.stop)

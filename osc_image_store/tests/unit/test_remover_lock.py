@@ -495,6 +495,57 @@ class TestCopyLocked(LockCase):
         self.assertEqual(base.read_byte(sid), sent[unlock - 1])
         self.assertEqual([], self.lock_tags.names())
 
+    def test_queued_copy_holds_no_lock_until_it_starts(self):
+        # max_copies 1: the second sole copy waits for a copy slot
+        # unlocked, and is locked again (one tag POST) before its copy's
+        # first read.
+        first = base.image_body('first', stores=('cheap',))
+        second = base.image_body('second', stores=('cheap',))
+        fid, sid = first['id'], second['id']
+        self.mock_listing([first, second])
+        during = {}
+        for body in (first, second):
+            image_id = body['id']
+            copied = base.with_stores(body, 'cheap', 'fast')
+            self.http.get(
+                base.V2 + '/images?os_hidden=false&id=in:' + image_id,
+                [{'json': base.listing(b)} for b in (
+                    copied, base.with_stores(copied, 'fast'))])
+            self.mock_image(body, copied)
+
+            def started(request, context, image_id=image_id):
+                during[image_id] = self.lock_tags.names()
+                context.status_code = 202
+                return '{}'
+
+            self.http.post('%s/images/%s/import' % (base.V2, image_id),
+                           text=started)
+            self.mock_store_delete('cheap', image_id)
+            self.mock_file(image_id)
+        # The chunk's read; both copies may end before the next look (one
+        # removal pass, reading both).
+        both = [base.with_stores(b, 'cheap', 'fast') for b in (first, second)]
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s' % (fid, sid),
+            [{'json': base.listing(*b)} for b in (
+                [first, second], both,
+                [base.with_stores(b, 'fast') for b in both])])
+        rows = self.run_engine([fid, sid], copy_to='fast', max_copies=1)
+        self.assertEqual([(fid, 'moved'), (sid, 'moved')],
+                         [(r.image_id, r.result) for r in rows])
+        # Each was locked while its own copy started; the queued second
+        # was unlocked while it waited, and locked again before its
+        # copy's first read.
+        self.assertIn(fid, during[fid])
+        self.assertIn(sid, during[sid])
+        locks = self.lock_requests()
+        self.assertEqual([base.lock_many(fid, sid), base.unlock(sid),
+                          base.lock_one(sid)], locks[:3])
+        sent = self.sent()
+        self.assertLess(sent.index(base.lock_one(sid)),
+                        sent.index('GET /v2/images/%s' % sid))
+        self.assertEqual([], self.lock_tags.names())
+
     def test_failed_copy_unlocked(self):
         solo = base.image_body('solo', stores=('cheap',))
         sid = solo['id']
