@@ -49,8 +49,9 @@ class TestHostileIdentifiers(base.TestCase):
         self.assertCommandFailed(
             result, 1, *['No image with name or ID %s.' % image
                          for image in hostile.IMAGES_NOT_FOUND])
-        self.assertIn('%d of %d images were not removed from store cheap'
-                      % ((len(hostile.IMAGES_NOT_FOUND),) * 2), result.stderr)
+        self.assertIn('Store cheap, %d image(s): %d failed (see Result and '
+                      'Reason)' % ((len(hostile.IMAGES_NOT_FOUND),) * 2),
+                      result.stderr)
         self.assertEqual([], self.cli_deletes())
         self.check_images_intact()
 
@@ -167,7 +168,7 @@ class TestNonAdmin(base.TestCase):
         self.assertCommandFailed(
             result, 1, 'The image locks could not be taken (tags of the '
             'metadata definitions namespace osc-image-store-locks; ',
-            'admin only by default: ', 'nothing was removed.')
+            'admin only by default: ', 'Nothing was removed.')
         self.assertEqual([], self.cli_deletes())
 
     def test_locks_are_invisible_and_untouchable_for_members(self):
@@ -222,8 +223,9 @@ class TestModes(base.TestCase):
                          [(r['Result'], r['Remaining Stores'])
                           for r in result.json()])
         self.assertEqual((0, 'Plan for store cheap: 1 image(s) to remove, '
-                          '0 blocked; 4,096 bytes to be freed from cheap.\n'),
-                         (result.rc, result.stderr))
+                          '0 blocked; 4,096 bytes to be freed from cheap '
+                          '(unless Glance keeps deleted data: delayed_delete, '
+                          'RBD trash).\n'), (result.rc, result.stderr))
         self.assertEqual([], self.cli_deletes())
 
     def test_ignore_missing_makes_rerun_safe(self):

@@ -111,6 +111,10 @@ class ImageHelpers:
         :returns: the ``requests.Response``.
         :raises CloudError: its status is not in ``expect``.
         """
+        if method in ('GET', 'HEAD'):
+            # A kept-alive connection the server closes as it is reused
+            # resets; a read is safe to send again.
+            kwargs.setdefault('connect_retries', 3)
         response = self.connection(cloud).image.request(
             path, method, raise_exc=False, **kwargs)
         if response.status_code not in expect:
@@ -168,6 +172,34 @@ class ImageHelpers:
         if len(stores) > 1:
             self.start_copy(image_id, stores[1:], cloud)
         self.wait_for_stores(image_id, stores, timeout, cloud)
+        return image_id
+
+    def start_import(self, name: str, data: bytes,
+                     stores: typing.Sequence[str],
+                     all_stores_must_succeed: bool = False,
+                     cloud: str = config.ADMIN_CLOUD) -> str:
+        """Create an image and import it into ``stores``; do not wait.
+
+        ``glance-direct``: the data is staged (``PUT .../stage``), then
+        imported into every store of ``stores`` by one task; with the
+        cloud's ``max_parallel_stores`` > 1 they are written in parallel
+        and, unless ``all_stores_must_succeed``, the image turns
+        ``active`` after the first one.
+
+        :returns: the image id.
+        :raises CloudError: Glance refused a step.
+        """
+        image_id = self.image_api('POST', '/images', (201,), cloud, json={
+            'name': name, 'disk_format': 'raw',
+            'container_format': 'bare'}).json()['id']
+        self.image_api('PUT', f'/images/{image_id}/stage', (204,), cloud,
+                       data=data,
+                       headers={'Content-Type': 'application/octet-stream'})
+        self.image_api('POST', f'/images/{image_id}/import', (202,), cloud,
+                       json={'method': {'name': 'glance-direct'},
+                             'stores': list(stores),
+                             'all_stores_must_succeed':
+                                 all_stores_must_succeed})
         return image_id
 
     def start_copy(self, image_id: str, stores: typing.Sequence[str],

@@ -11,8 +11,8 @@
 # under the License.
 
 """Starting and restarting the local cloud's servers; killing workers;
-slow store deletes; their pids. Mixed into
-:class:`localcloud.LocalCloud`."""
+slow store deletes, stalled import tasks, held store writes; their pids.
+Mixed into :class:`localcloud.LocalCloud`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from localcloud import identity
 from localcloud import servers
 from localcloud.servers import CloudError
 from localcloud.servers import say
+from localcloud import slowimport
 from localcloud import slowstore
 
 if typing.TYPE_CHECKING:
@@ -192,7 +193,8 @@ class Launcher:
         cmd = [self.venv / 'bin' / 'gunicorn', '--name', f'cloud-{service}',
                '--bind', f'127.0.0.1:{self.ports[service]}',
                '--workers', workers, '--threads', threads, '--timeout', 300,
-               '--graceful-timeout', 2, '--no-control-socket',
+               '--graceful-timeout', 2, '--keep-alive', 30,
+               '--no-control-socket',
                '--access-logfile', '-', '--chdir', self.run_dir,
                f'cloud_wsgi_{app}:application']
         log = self.access_log(service)
@@ -285,6 +287,58 @@ class Launcher:
     def store_delete_delays(self) -> dict[str, float]:
         """Return the store delete delays in force (``{}``: none)."""
         return slowstore.read(self.run_dir / slowstore.FILE_NAME)
+
+    def _check_slowimport(self) -> None:
+        if not (self.run_dir / f'{slowimport.MODULE}.py').exists():
+            raise CloudError(f'cloud in {self.run_dir} cannot stall imports '
+                             'or hold store writes: start a new one')
+
+    def set_imports_stalled(self, stalled: bool) -> None:
+        """Make the import tasks of the main Glance stay ``pending``.
+
+        While stalled, every import task that Glance is about to start
+        (an import API call answered 202) waits before it leaves
+        ``pending``: its import lock stays on the image and nothing is
+        copied, as when a task is lost before it starts. Unstalled, the
+        waiting tasks run as usual. Read at each task: no restart; every
+        Glance of this cloud (see :mod:`localcloud.slowimport`).
+
+        :raises CloudError: the cloud was started by an older localcloud.
+        """
+        self._check_slowimport()
+        path = self.run_dir / slowimport.STALL_FILE
+        if stalled:
+            path.touch()
+        else:
+            path.unlink(missing_ok=True)
+        say(f'import tasks {"stalled" if stalled else "run"}')
+
+    def imports_stalled(self) -> bool:
+        """Tell if import tasks are stalled (:meth:`set_imports_stalled`)."""
+        return (self.run_dir / slowimport.STALL_FILE).exists()
+
+    def set_store_add_hold(self, seconds: float,
+                           store: str | None = None) -> dict[str, float]:
+        """Hold Glance's writes into a file store (uploads, imports).
+
+        A write into ``store`` waits until ``seconds`` have passed since
+        it began, or until the hold is lowered or cleared (read every
+        0.1 s). With ``max_parallel_stores`` > 1 an import into several
+        stores then finishes the others first (the image turns
+        ``active``) and stays "importing" into this one.
+
+        :param seconds: the hold (0: none).
+        :param store: the store id; None: every store (other values are
+            dropped; ``set_store_add_hold(0)`` clears all).
+        :returns: the holds now in force, ``{store or '*': seconds}``.
+        :raises ValueError: ``seconds`` is negative or not finite.
+        :raises CloudError: the cloud was started by an older localcloud.
+        """
+        self._check_slowimport()
+        holds = slowimport.write_hold(self.run_dir / slowimport.HOLD_FILE,
+                                      seconds, store)
+        say(f'store write holds: {holds or "none"}')
+        return holds
 
     def server_pids(self) -> dict[str, list[int]]:
         """Return the live pids of each server (for CPU/RSS readings).
