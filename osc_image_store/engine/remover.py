@@ -442,7 +442,7 @@ class Remover(steps.Steps):
                 # nothing done yet: the run ends with it
                 raise lock_mod.LockError('%s Nothing was removed.'
                                          % exc) from exc
-            self.halted = '%s The images left were not started.' % exc
+            self.halted = str(exc)
             return image_ids  # failed below, nothing locked
         now = time.monotonic()
         late = []

@@ -57,6 +57,8 @@ class ListLock(command.Lister):
         except _ERRORS as exc:
             raise exceptions.CommandError(
                 _('Could not read the image locks: %s') % exc)
+        if not tags:
+            LOG.warning(_('No image is locked.'))
         rows = []
         for tag in tags:
             image = images.get(tag.name)

@@ -59,6 +59,11 @@ sys.exit(shell.main(sys.argv[1:]))
 
 class HammerTestCase(base.TestCase):
 
+    def tearDown(self):
+        # Before the cleanups, which delete the test's images.
+        self.cloud.set_store_delete_delay(0)
+        super().tearDown()
+
     def slow_deletes(self, seconds=SLOW_DELETE):
         """Make every store delete take ``seconds`` inside Glance."""
         self.cloud.set_store_delete_delay(seconds)
