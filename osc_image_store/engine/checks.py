@@ -45,8 +45,21 @@ def names(stores: ty.Iterable[str]) -> str:
 
 
 def copies_outside(image: resources.Image, store: str) -> list[str]:
-    """The stores holding the image's data besides ``store``."""
-    return [s for s in image.store_ids if s != store]
+    """The stores holding the image's data besides ``store``.
+
+    A store named in ``os_glance_importing_to_stores`` is never counted,
+    even when ``stores`` lists it.  Glance 33 lists only ``active``
+    locations (``ImageRepo._format_image_from_db``), so the placeholder
+    of a store still being written is not in ``stores``; but with
+    ``max_parallel_stores`` > 1 an import makes the image ``active``
+    after its first store and clears the importing flag of every store
+    only once the last one has ended (``parallel_api_image_import.py``):
+    meanwhile a store may be listed and still named, and what the import
+    does next (a failure elsewhere can remove the copies it wrote when
+    ``all_stores_must_succeed``) is not known.
+    """
+    importing = set(image.importing_to_stores)
+    return [s for s in image.store_ids if s != store and s not in importing]
 
 
 def needs_copy(image: resources.Image, store: str,
@@ -95,10 +108,15 @@ def refusal(
                                 % (image.id, store, names(current)))
     others = copies_outside(image, store)
     if not others:
+        pending = [s for s in image.store_ids
+                   if s != store and s in image.importing_to_stores]
         return (results.SKIPPED if skip_only_copy else results.FAILED), (
-            'Store %s holds the only copy of image %s; it is kept. To move '
-            'it, run the command again with --copy-to <another store>.'
-            % (store, image.id))
+            'Store %s holds the only copy of image %s%s; it is kept. To move '
+            'it, run the command again with --copy-to <another store>; to '
+            'delete the image itself, use "openstack image delete %s".'
+            % (store, image.id, ' (store(s) %s, named by an import still in '
+               'progress, do not count as copies until it ends)'
+               % names(pending) if pending else '', image.id))
     writable = [s for s in others
                 if s not in stores or not stores[s].is_read_only]
     if not writable and not allow_read_only_copies:
@@ -200,8 +218,15 @@ def import_expired(task: ty.Any,
     return age is not None and age >= _expiry(task)
 
 
-def _expiry(task: ty.Any) -> datetime.timedelta:
+def import_expiry(task: ty.Any) -> datetime.timedelta:
+    """How long after its last update Glance expires a task's import lock.
+
+    60 minutes, 120 while the task is ``pending`` (``_enforce_import_lock``).
+    """
     return IMPORT_LOCK_EXPIRY * (2 if task.status == 'pending' else 1)
+
+
+_expiry = import_expiry
 
 
 def _minutes(delta: datetime.timedelta) -> str:

@@ -30,6 +30,7 @@ may remove another copy of it until an operator has checked it and
 cleared the lock.
 """
 
+import dataclasses
 import datetime
 import typing as ty
 
@@ -76,6 +77,36 @@ def since(tag: ty.Any) -> str:
     return when.strftime('%Y-%m-%d %H:%M:%S UTC')
 
 
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    """What :meth:`ImageLocks.take` got.
+
+    :ivar locked: IDs of the images locked by this call.
+    :ivar busy: ``{image_id: tag or None}`` of the images another run has
+        locked (to wait for).
+    :ivar unsure: ``{image_id: error}`` of the images whose lock request
+        got no answer: Glance may create the lock later, so this run
+        neither uses nor retries it.
+    """
+
+    locked: list[str]
+    busy: dict[str, ty.Any]
+    unsure: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Unreleased:
+    """Why :meth:`ImageLocks.release` left a lock in place.
+
+    :ivar reason: the error, for an operator.
+    :ivar in_doubt: the delete got no answer and the lock is still there:
+        the delete may still reach Glance later.
+    """
+
+    reason: str
+    in_doubt: bool
+
+
 class ImageLocks:
     """The image locks held by one run.
 
@@ -86,71 +117,75 @@ class ImageLocks:
     def __init__(self, proxy: sdk_proxy.Proxy):
         self.proxy = proxy
         self.held: set[str] = set()
+        self._namespace_checked = False
 
-    def take(self, image_ids: ty.Sequence[str],
-             ) -> tuple[list[str], dict[str, ty.Any]]:
+    def take(self, image_ids: ty.Sequence[str]) -> Taken:
         """Lock the images that no other run has locked.
 
-        One ``POST .../tags`` (``X-Openstack-Append: True``) for all of
-        them: 201 locks them all in one transaction.  On 409 (one is
-        locked), ``GET .../tags`` tells which, and the others are locked
-        the same way (one by one, ``POST .../tags/{id}``, if that races
-        again).  On 404 the namespace is made (``POST
-        /v2/metadefs/namespaces``; 409: another run made it).
+        Once per run first ``GET /v2/metadefs/namespaces/{ns}`` (404:
+        made, ``POST /v2/metadefs/namespaces``; a public or protected one
+        is refused).  Then one ``POST .../tags`` (``X-Openstack-Append:
+        True``) for all of them: 201 locks them all in one transaction.
+        On 409 (one is locked), ``GET .../tags`` tells which, and the
+        others are locked the same way (one by one, ``POST
+        .../tags/{id}``, if that races again).  A lock request that gets
+        no answer (timeout, 5xx) is never followed by another for the same
+        images: its lock may still be made later.
 
         :param image_ids: image IDs; those this run holds are left alone.
-        :returns: ``(locked, busy)``: the IDs this call locked, and
-            ``{image_id: tag or None}`` for those locked by another run
-            (or by a request of this one that got no answer).
+        :returns: :class:`Taken`.
         :raises: :class:`LockError` when the namespace cannot be used
-            (403, a 4xx other than 404 and 409): nothing is locked then.
+            (403 and other refusals, a public or protected namespace):
+            nothing is locked then.
         """
         wanted = [i for i in dict.fromkeys(image_ids) if i not in self.held]
         if not wanted:
-            return [], {}
+            return Taken([], {}, {})
+        self._check_namespace()
         busy: dict[str, ty.Any] = {}
-        try:
-            if len(wanted) > 1:
-                try:
-                    self._append(wanted)
-                    return self._got(wanted), {}
-                except sdk_exc.ConflictException:
-                    tags = {t.name: t for t in self.proxy.metadef_tags(
-                        NAMESPACE)}
-                    busy = {i: tags[i] for i in wanted if i in tags}
-                    wanted = [i for i in wanted if i not in tags]
-                    if len(wanted) > 1:
-                        try:
-                            self._append(wanted)
-                            return self._got(wanted), busy
-                        except sdk_exc.ConflictException:
-                            pass
-                except _ERRORS as exc:
-                    _raise_if_unusable(exc)
-            locked = []
-            for image_id in wanted:  # one by one: each answer is definite
-                try:
-                    self._create(image_id)
-                    self.held.add(image_id)
-                    locked.append(image_id)
-                except sdk_exc.ConflictException:
-                    busy[image_id] = None
-                except _ERRORS as exc:
-                    _raise_if_unusable(exc)
-                    busy[image_id] = None  # it may exist now: not ours
-            return self._got(locked), busy
-        except _ERRORS as exc:  # the tag listing failed
-            _raise_if_unusable(exc)
-            return [], dict.fromkeys(wanted, None) | busy
+        for _attempt in range(2):
+            if len(wanted) < 2:
+                break
+            try:
+                self._append(wanted)
+                return Taken(self._got(wanted), busy, {})
+            except sdk_exc.ConflictException:
+                pass
+            except _ERRORS as exc:
+                _raise_if_unusable(exc)
+                return Taken([], busy, dict.fromkeys(wanted, _describe(exc)))
+            if busy:
+                break  # raced again after the listing: one by one
+            try:
+                tags = {t.name for t in self.proxy.metadef_tags(NAMESPACE)}
+            except _ERRORS as exc:  # nothing was made: try them later
+                _raise_if_unusable(exc)
+                return Taken([], dict.fromkeys(wanted, None), {})
+            busy = {i: None for i in wanted if i in tags}
+            wanted = [i for i in wanted if i not in tags]
+        locked: list[str] = []
+        unsure: dict[str, str] = {}
+        for image_id in wanted:  # one by one: each answer is definite
+            try:
+                self._create(image_id)
+                self.held.add(image_id)
+                locked.append(image_id)
+            except sdk_exc.ConflictException:
+                busy[image_id] = None
+            except _ERRORS as exc:
+                _raise_if_unusable(exc)
+                unsure[image_id] = _describe(exc)
+        return Taken(locked, busy, unsure)
 
-    def release(self, image_id: str) -> str | None:
+    def release(self, image_id: str) -> Unreleased | None:
         """Unlock an image this run locked (``DELETE .../tags/{id}``).
 
-        Sent once: a 404 (cleared by an operator) is fine; after any other
-        error the tag may stay, and is never deleted again by this run
-        (by then the name may be another run's lock).
+        Sent once: a 404 (cleared by an operator) is fine.  After no
+        answer (timeout, 5xx) the tag is read: gone, it was released;
+        still there, the delete may yet reach Glance, so it is never sent
+        again (by then the name may be another run's lock).
 
-        :returns: None when done, else the error for an operator.
+        :returns: None when released, else :class:`Unreleased`.
         """
         try:
             self.held.remove(image_id)  # one caller only: sent once
@@ -158,9 +193,61 @@ class ImageLocks:
             return None
         try:
             self.proxy.delete_metadef_tag(NAMESPACE, image_id)
+        except sdk_exc.HttpException as exc:
+            if exc.status_code and exc.status_code < 500:
+                return Unreleased(_describe(exc), False)
+            return self._after_no_answer(image_id, exc)
         except _ERRORS as exc:
-            return str(exc)
+            return self._after_no_answer(image_id, exc)
         return None
+
+    def present(self) -> set[str] | None:
+        """The images locked now, by any run (``GET .../tags``).
+
+        :returns: their IDs, or None when the listing failed.
+        """
+        try:
+            return {t.name for t in self.proxy.metadef_tags(NAMESPACE)}
+        except sdk_exc.NotFoundException:
+            return set()  # the namespace was deleted
+        except _ERRORS:
+            return None
+
+    def _after_no_answer(self, image_id: str,
+                         error: Exception) -> Unreleased | None:
+        try:
+            self.proxy.get_metadef_tag(NAMESPACE, image_id)
+        except sdk_exc.NotFoundException:
+            return None  # the delete was carried out
+        except _ERRORS:
+            pass
+        return Unreleased(_describe(error), True)
+
+    def _check_namespace(self) -> None:
+        """Check (once) that the namespace is private and unprotected."""
+        if self._namespace_checked:
+            return
+        try:
+            namespace = self.proxy.get_metadef_namespace(NAMESPACE)
+        except sdk_exc.NotFoundException:
+            self._make_namespace()
+            self._namespace_checked = True
+            return
+        except _ERRORS as exc:
+            _raise_if_unusable(exc)
+            return  # checked on the next call
+        if namespace.visibility != 'private' or namespace.is_protected:
+            raise LockError(
+                'The image locks cannot be used: the metadata definitions '
+                'namespace %s is %s (every project could read it, or its '
+                'locks could not be removed). Make it private and '
+                'unprotected with "openstack image metadef namespace set '
+                '--private --unprotected %s", then run this command again.'
+                % (NAMESPACE, ' and '.join(filter(None, (
+                    namespace.visibility != 'private' and str(
+                        namespace.visibility), namespace.is_protected
+                    and 'protected'))), NAMESPACE))
+        self._namespace_checked = True
 
     def keep(self, image_id: str) -> None:
         """Leave an image's lock in place for an operator to clear."""
@@ -194,6 +281,11 @@ class ImageLocks:
             return
         except sdk_exc.NotFoundException:
             pass
+        self._make_namespace()
+        call()
+
+    def _make_namespace(self) -> None:
+        """``POST /v2/metadefs/namespaces`` (409: another run made it)."""
         try:
             self.proxy.create_metadef_namespace(
                 namespace=NAMESPACE, display_name=_DISPLAY,
@@ -203,7 +295,6 @@ class ImageLocks:
             pass  # another run made it first
         except _ERRORS as exc:
             raise LockError(_unusable(exc)) from exc
-        call()
 
 
 def current_locks(proxy: sdk_proxy.Proxy) -> list[ty.Any]:

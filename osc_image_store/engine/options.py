@@ -35,6 +35,12 @@ class Options:
     :ivar max_copies: copies in flight at once (each goes through Glance's
         staging store); plain removals do not wait for them.
     :ivar copy_timeout: seconds to wait for one copy.
+    :ivar stall_after: seconds a copy may go without any change of its
+        import task (status, ``updated_at``, message) or of the image's
+        import markers before it is reported as stalled, with its task
+        (a processing task that has shown no update yet also gets time to
+        stage the image; see :func:`~osc_image_store.engine.copy.
+        quiet_allowed`).
     """
 
     dry_run: bool = False
@@ -49,3 +55,4 @@ class Options:
     copy_to: str | None = None
     max_copies: int = 2
     copy_timeout: float = 3600.0
+    stall_after: float = 300.0

@@ -77,6 +77,10 @@ class Remover(steps.Steps):
         (unknown or unverified outcomes).
     :ivar locked_out: IDs of the images refused because another run
         held their lock for longer than ``lock_wait``.
+    :ivar lock_unsure: IDs of the images whose lock request got no
+        answer (a lock may appear for them later).
+    :ivar unreleased: IDs of the images whose lock this run could not
+        remove (see their rows).
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     """
 
@@ -98,6 +102,8 @@ class Remover(steps.Steps):
         self.halted: str | None = None
         self.kept_locks: list[str] = []
         self.locked_out: list[str] = []
+        self.lock_unsure: list[str] = []
+        self.unreleased: list[str] = []
         # image ID -> monotonic deadline, for images locked by other runs
         self._waiting: dict[str, float] = {}
         self._next_try = 0.0
@@ -228,7 +234,7 @@ class Remover(steps.Steps):
                 self.locks.keep(image_id)
                 self.kept_locks.append(image_id)
             else:
-                self.locks.release(image_id)
+                self._release(image_id)
 
     def interrupted_rows(self) -> list[results.Removal]:
         """Rows still held when the batch was torn down (second Ctrl-C).
@@ -312,7 +318,7 @@ class Remover(steps.Steps):
             del self._copies[image_id]
             if job.cancelled():
                 self.not_started = True
-                self.locks.release(image_id)
+                self._release(image_id)
                 self._fill(image_id, None)
                 continue
             copied = job.result()
@@ -322,7 +328,7 @@ class Remover(steps.Steps):
                 continue
             if copied.ok is None and copied.reason is None:
                 self.not_started = True
-                self.locks.release(image_id)
+                self._release(image_id)
                 self._fill(image_id, None)
                 continue
             self.bytes_copied += copied.size
@@ -330,20 +336,24 @@ class Remover(steps.Steps):
                 ready.append(image_id)
                 continue
             # Nothing was removed: an import that goes on in Glance holds
-            # Glance's own import lock, which every run respects.
+            # Glance's own import lock, which every run respects.  Copied
+            # To names the target only when the last read listed a copy
+            # there; "copying" only when the copy was running as last read.
             self._fill(image_id, self._unlock(self._row(
                 image_id, self._names.get(image_id),
                 results.FAILED if copied.ok is False else results.COPYING,
-                copied.stores, copied.reason, copied_to=self.options.copy_to),
+                copied.stores, copied.reason, copied_to=copied.reached),
                 keep=False))
         if not ready:
             return
         if self.stop.is_set():
+            # The copy is done, so not "copying"; nothing was removed.
             for image_id in ready:
                 self._fill(image_id, self._unlock(self._row(
-                    image_id, self._names.get(image_id), results.COPYING,
-                    None, 'Copied into store %s; interrupted before its '
-                    'removal from %s. Run the command again to finish.'
+                    image_id, self._names.get(image_id), results.FAILED,
+                    None, 'Copied into store %s (proven); interrupted before '
+                    'its removal from %s: nothing was removed. Run the '
+                    'command again to finish (the copy is not made again).'
                     % (self.options.copy_to, self.store),
                     copied_to=self.options.copy_to), keep=False))
             return
@@ -383,7 +393,7 @@ class Remover(steps.Steps):
                     image_id, chunk.names.get(image_id), results.FAILED,
                     None, ty.cast(str, self.halted))
             for image_id in pending:
-                self.locks.release(image_id)
+                self._release(image_id)
             pending = []
         fresh = self._read(pending, chunk) if pending else {}
         for image_id in pending:
@@ -416,7 +426,7 @@ class Remover(steps.Steps):
             chunk.rows[image_id] = row
         for image_id in pending:
             if image_id not in chunk.rows and image_id not in copying:
-                self.locks.release(image_id)  # not started
+                self._release(image_id)  # not started
         self._chunk = None
         slots: list[_Slot] = []
         for label, slot_id in chunk.order:
@@ -436,7 +446,7 @@ class Remover(steps.Steps):
         first met; then they get ``failed`` rows.
         """
         try:
-            self.locks.take(image_ids)
+            taken = self.locks.take(image_ids)
         except lock_mod.LockError as exc:
             if not self._given and not self._out:
                 # nothing done yet: the run ends with it
@@ -446,8 +456,20 @@ class Remover(steps.Steps):
             return image_ids  # failed below, nothing locked
         now = time.monotonic()
         late = []
+        for image_id, error in taken.unsure.items():
+            self._waiting.pop(image_id, None)
+            self.lock_unsure.append(image_id)
+            chunk.rows[image_id] = self._row(
+                image_id, chunk.names.get(image_id) or self._names.get(
+                    image_id), results.FAILED, None,
+                'The request that locks image %s got no answer (%s); '
+                'nothing was removed. Glance may still make that lock: if '
+                '"openstack image store lock list" shows it, it is this '
+                'run\'s; clear it with "%s" once no request of this run can '
+                'still reach Glance, and run this command again.'
+                % (image_id, error, lock_mod.clear_command([image_id])))
         for image_id in image_ids:
-            if image_id in self.locks.held:
+            if image_id in self.locks.held or image_id in taken.unsure:
                 self._waiting.pop(image_id, None)
                 continue
             deadline = self._waiting.setdefault(
@@ -514,7 +536,7 @@ class Remover(steps.Steps):
         # dies leaves few): its job takes the lock again before its last
         # read.
         if len(self._copies) >= self.options.max_copies:
-            self.locks.release(image.id)
+            self._release(image.id)
         self._copies[image.id] = copies.submit(self._copy, image.id)
         return None
 
@@ -527,13 +549,22 @@ class Remover(steps.Steps):
         if self.stop.is_set():
             return copy_mod.Copied(None)
         try:
-            _taken, busy = self.locks.take([image_id])
+            taken = self.locks.take([image_id])
         except lock_mod.LockError as exc:
             return copy_mod.Copied(False, '%s Nothing was copied or '
                                    'removed.' % exc)
-        if busy:
+        if taken.unsure:
+            self.lock_unsure.append(image_id)
+            return copy_mod.Copied(False, (
+                'The request that locks image %s got no answer (%s); '
+                'nothing was copied or removed. If "openstack image store '
+                'lock list" shows a lock for it, it is this run\'s: clear it '
+                'with "%s" once no request of this run can still reach '
+                'Glance.' % (image_id, taken.unsure[image_id],
+                             lock_mod.clear_command([image_id]))))
+        if taken.busy:
             return None
         return copy_mod.copy_and_wait(
             self.proxy, image_id, self.store,
             ty.cast(str, self.options.copy_to), self.options.copy_timeout,
-            self.stop)
+            self.stop, stall_after=self.options.stall_after)

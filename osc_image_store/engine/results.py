@@ -25,8 +25,9 @@ WOULD_REMOVE = 'would-remove'
 MOVED = 'moved'
 #: Dry run: the sole copy would be copied, then removed (``--copy-to``).
 WOULD_MOVE = 'would-move'
-#: Interrupted while its copy ran: the copy goes on in Glance; nothing was
-#: removed.  Run the command again to finish (``--copy-to``).
+#: Interrupted while its copy ran (its import task was pending or
+#: processing, and moving, when last read): Glance may go on with it;
+#: nothing was removed.  Run the command again to finish (``--copy-to``).
 COPYING = 'copying'
 #: Not in the store (with ``ignore_missing``).
 ABSENT = 'absent'
@@ -63,8 +64,9 @@ class Removal:
         from the Images API after the last request that could change it
         (planned, for a dry run), sorted; None when that read failed.
     :ivar reason: why, for an operator; None when there is nothing to add.
-    :ivar copied_to: the store the sole copy was (or would be) copied to
-        (``--copy-to``), else None.
+    :ivar copied_to: the store the sole copy was copied to, when the
+        image as last read lists a copy there (a dry run: would be copied
+        to) (``--copy-to``), else None.
     :ivar size: the image size in bytes, when read (for plans).
     """
 

@@ -77,6 +77,7 @@ class Steps:
     locks: lock_mod.ImageLocks
     halted: str | None
     kept_locks: list[str]
+    unreleased: list[str]
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
@@ -130,14 +131,68 @@ class Steps:
                 % (image_id, lock_mod.NAMESPACE, image_id,
                    lock_mod.clear_command([image_id])))
         else:
-            error = self.locks.release(image_id)
-            if error is None:
+            unreleased = self._release(image_id)
+            if unreleased is None:
                 return row
-            note = ('Its lock could not be removed (%s): runs of this '
-                    'command refuse the image until "%s" is run.'
-                    % (error, lock_mod.clear_command([image_id])))
+            if unreleased.in_doubt:
+                note = ('The release of its lock got no answer (%s) and the '
+                        'lock is still there: that release may still reach '
+                        'Glance later. Until then runs of this command '
+                        'refuse the image; clear the lock with "%s" only '
+                        'once no request of this run can still arrive.'
+                        % (unreleased.reason,
+                           lock_mod.clear_command([image_id])))
+            else:
+                note = ('Its lock could not be removed (%s): runs of this '
+                        'command refuse the image until "%s" is run.'
+                        % (unreleased.reason,
+                           lock_mod.clear_command([image_id])))
         return dataclasses.replace(
             row, reason=' '.join(filter(None, (row.reason, note))))
+
+    def _check_held(self, work: dict[str, _Work]) -> None:
+        """After the read-back: were the sent images locked throughout?
+
+        One ``GET .../tags``.  An image whose lock is gone (an operator
+        cleared it, the namespace was deleted) may have had another run's
+        removal meanwhile: its removal is ``unverified``, and it is locked
+        again when it can be.  A listing that fails changes nothing.
+        """
+        sent = [i for i, w in work.items() if w.sent and w.verdict is not None
+                and i in self.locks.held]
+        present = self.locks.present() if sent else None
+        if present is None:
+            return
+        for image_id in sent:
+            if image_id in present:
+                continue
+            item, verdict = work[image_id], work[image_id].verdict
+            assert verdict is not None
+            self.locks.keep(image_id)  # nothing left to release
+            lost = (
+                'Its lock (tag %s of metadata definitions namespace %s) was '
+                'removed while this run held it (cleared by hand, or the '
+                'namespace was deleted): another run may have removed another '
+                'copy at the same time; check where its data is with '
+                '"openstack image store list --image %s".'
+                % (image_id, lock_mod.NAMESPACE, image_id))
+            try:
+                self.locks.take([image_id])  # keep others away again
+            except lock_mod.LockError:
+                pass
+            if verdict.result in (None, results.UNVERIFIED,
+                                  results.UNKNOWN):
+                item.verdict = dataclasses.replace(
+                    verdict, result=verdict.result or results.UNVERIFIED,
+                    reason=' '.join(filter(None, (verdict.reason, lost))),
+                    keep_lock=True)
+
+    def _release(self, image_id: str) -> lock_mod.Unreleased | None:
+        """Unlock an image; a lock left in place is remembered."""
+        unreleased = self.locks.release(image_id)
+        if unreleased is not None:
+            self.unreleased.append(image_id)
+        return unreleased
 
     def _remove(self, images: list[resources.Image], chunk: Chunk,
                 pool: futures.Executor) -> None:
@@ -175,6 +230,7 @@ class Steps:
                 'removals (one location each); run this command again.'
                 % (image_id, self.store, _MAX_ROUNDS),
                 tuple(sorted(item.after.store_ids)) if item.after else None)
+        self._check_held(work)
         proofs = {}
         for image_id, item in work.items():
             if (item.verdict is not None and item.verdict.result is None

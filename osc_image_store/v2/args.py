@@ -41,6 +41,9 @@ MAX_COPIES = 10
 DEFAULT_LOCK_WAIT = 30
 #: Seconds to wait for one copy by default.
 DEFAULT_COPY_TIMEOUT = 3600
+#: Seconds a copy may go without any sign of progress by default (Glance
+#: updates a running copy's import task about once a minute).
+DEFAULT_COPY_STALL_TIMEOUT = 300
 #: The default of the image arguments (see add_delete_arguments).
 NO_IMAGES: tuple[str, ...] = ()
 
@@ -151,6 +154,20 @@ def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
         help=_('With --copy-to: how long to wait for one copy (default '
                '%d); then the image is "failed" and its copy in the store '
                'stays') % DEFAULT_COPY_TIMEOUT,
+    )
+    parser.add_argument(
+        '--copy-stall-timeout', metavar='<seconds>',
+        type=whole_number(1, 7 * 24 * 3600),
+        default=DEFAULT_COPY_STALL_TIMEOUT,
+        help=_('With --copy-to: report a copy as stalled ("failed", with '
+               'its import task, its state and its last update; the copy in '
+               'the store stays) when neither its import task nor the '
+               'image\'s import markers have changed for this long '
+               '(default %d). A task still "pending" has not started; Glance '
+               'updates a running copy\'s task about once a minute, but not '
+               'while it first copies the image into its staging store, so '
+               'until a first update is seen a running task also gets 1 s '
+               'per MiB of the image') % DEFAULT_COPY_STALL_TIMEOUT,
     )
     parser.add_argument(
         '--lock-wait', metavar='<seconds>',

@@ -44,22 +44,30 @@ def cell(value: ty.Any, formatter: str) -> ty.Any:
 
 
 class Progress:
-    """A one-line progress report on the command's stderr.
+    """A progress report of the command on its stderr.
 
-    Shown only when that stderr is a terminal and the output is a table:
-    images done (of total, when known), failures, copies, rate and time
-    left.  Rows come a chunk at a time, so the line is also redrawn every
-    half second by a thread of its own, with the time going on.
+    On a terminal, with table output, one line redrawn every half second
+    by a thread of its own (rows come a chunk at a time): images done (of
+    total, when known), failures, copies, rate and time left.  Elsewhere
+    (a log, a cron job, a pipe; or another output format), one plain line
+    every :attr:`LOG_EVERY` seconds, the first after that long, so that a
+    short run prints nothing; stdout never gets any.
     """
 
-    #: Seconds between two redraws.
+    #: Seconds between two redraws of the terminal line.
     EVERY = 0.5
+    #: Seconds between two lines in a log (and before the first).
+    LOG_EVERY = 30.0
 
-    def __init__(self, stream: ty.TextIO | None, total: int | None = None):
-        self.stream, self.total = stream, total
+    def __init__(self, stream: ty.TextIO | None, total: int | None = None,
+                 log: bool = False):
+        self.stream, self.total, self.log = stream, total, log
         self.shown = False
         self.start = time.monotonic()
         self.counts = (0, 0, 0, 0)
+        #: Called at each line for the copies in flight now (they change
+        #: between rows); None: the count given to :meth:`update`.
+        self.copies: ty.Callable[[], int] | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
         if stream is not None:
@@ -69,10 +77,16 @@ class Progress:
     @classmethod
     def for_command(cls, stderr: ty.TextIO, formatter: str,
                     total: int | None) -> 'Progress':
-        """A progress line, or a silent one when it is not wanted."""
+        """The progress report of a command writing to ``stderr``.
+
+        A redrawn line on a terminal with table output, else log lines.
+        """
         isatty = getattr(stderr, 'isatty', None)
-        wanted = formatter == 'table' and bool(isatty and isatty())
-        return cls(stderr if wanted else None, total)
+        if formatter == 'table' and bool(isatty and isatty()):
+            return cls(stderr, total)
+        if not hasattr(stderr, 'write'):
+            return cls(None, total)
+        return cls(stderr, total, log=True)
 
     def update(self, done: int, failed: int, copying: int = 0,
                copied: int = 0) -> None:
@@ -85,10 +99,17 @@ class Progress:
         """
         self.counts = (done, failed, copying, copied)
 
+    def _counts(self) -> tuple[int, int, int, int]:
+        done, failed, copying, copied = self.counts
+        if self.copies is not None:
+            copying = self.copies()
+        return done, failed, copying, copied
+
     def text(self) -> str:
         """The progress line for the counts recorded so far."""
-        done, failed, copying, copied = self.counts
-        rate = done / max(time.monotonic() - self.start, 1e-6)
+        done, failed, copying, copied = self._counts()
+        elapsed = time.monotonic() - self.start
+        rate = done / max(elapsed, 1e-6)
         text = (_('%(done)d of %(total)d image(s)') % {
             'done': done, 'total': self.total} if self.total
             else _('%d image(s)') % done)
@@ -97,19 +118,42 @@ class Progress:
             text += _(', %(copying)d copying, %(bytes)s bytes copied') % {
                 'copying': copying, 'bytes': _bytes(copied)}
         text += _(', %(rate).1f/s, %(elapsed)ds elapsed') % {
-            'rate': rate, 'elapsed': time.monotonic() - self.start}
+            'rate': rate, 'elapsed': elapsed}
         if self.total and rate > 0:
             text += _(', about %ds left') % ((self.total - done) / rate)
         return text
 
+    def log_text(self) -> str:
+        """One line of the log report: done/total, copies, time, ETA."""
+        done, failed, copying, _copied = self._counts()
+        elapsed = time.monotonic() - self.start
+        text = (_('Progress: %(done)d of %(total)d image(s) done') % {
+            'done': done, 'total': self.total} if self.total
+            else _('Progress: %d image(s) done') % done)
+        text += _(' (%(failed)d to check), %(copying)d cop(ies) in flight, '
+                  '%(elapsed)s elapsed') % {
+            'failed': failed, 'copying': copying,
+            'elapsed': _duration(elapsed)}
+        if self.total and done:
+            text += _(', about %s left') % _duration(
+                (self.total - done) * elapsed / done)
+        return text
+
     def _tick(self) -> None:
-        while not self._done.wait(self.EVERY):
+        every = self.LOG_EVERY if self.log else self.EVERY
+        while not self._done.wait(every):
             with self._lock:
                 if self._done.is_set() or self.stream is None:
                     return
-                self.stream.write('\r\033[K' + self.text())
-                self.stream.flush()
-                self.shown = True
+                try:
+                    if self.log:
+                        self.stream.write(self.log_text() + '\n')
+                    else:
+                        self.stream.write('\r\033[K' + self.text())
+                        self.shown = True
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    return  # stderr closed (a pipe whose reader left)
 
     @contextlib.contextmanager
     def paused(self) -> ty.Iterator[None]:
@@ -125,7 +169,7 @@ class Progress:
             self._erase()
 
     def _erase(self) -> None:
-        if self.shown and self.stream is not None:
+        if self.shown and self.stream is not None and not self.log:
             self.stream.write('\r\033[K')
             self.stream.flush()
             self.shown = False
@@ -157,12 +201,14 @@ class StopOnSigint:
 
 
 def plan_summary(rows: ty.Sequence[ty.Any], store: str,
-                 copy_to: str | None) -> str:
+                 copy_to: str | None, read_only: bool = False) -> str:
     """The one-line summary of a dry run.
 
     :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :param read_only: the store is read-only: a removal drops the image's
+        location and frees nothing.
     :returns: images to remove, to copy (and their bytes), blocked, and
-        the bytes to be freed from ``store``.
+        the bytes a removal frees from ``store``.
     """
     remove = [r for r in rows if r.result == results.WOULD_REMOVE]
     move = [r for r in rows if r.result == results.WOULD_MOVE]
@@ -176,34 +222,88 @@ def plan_summary(rows: ty.Sequence[ty.Any], store: str,
             'bytes': _bytes(sum(r.size or 0 for r in move))}
     if skipped:
         text += _(', %d skipped (sole copies)') % len(skipped)
-    text += _(', %(blocked)d blocked; %(freed)s bytes to be freed from '
-              '%(store)s.') % {
-        'blocked': len(blocked), 'store': store,
+    text += _(', %d blocked; ') % len(blocked)
+    if read_only:
+        return text + _('no space to be freed: store %(store)s is read-only '
+                        '(Glance drops the locations; the data stays where '
+                        'it is).') % {'store': store}
+    return text + _('%(freed)s bytes to be freed from %(store)s (unless '
+                    'Glance keeps deleted data: delayed_delete, RBD '
+                    'trash).') % {
+        'store': store,
         'freed': _bytes(sum(r.size or 0 for r in remove + move))}
-    return text
+
+
+#: What a final line says where Glance may keep the bytes of a removal.
+KEPT_BYTES = _('Glance frees the space unless it keeps deleted data: with '
+               'delayed_delete, until its scrubber runs; on RBD, images with '
+               'snapshots go to the trash.')
 
 
 def left_summary(left: ty.Sequence[str], read: int, store: str,
-                 deep: bool, project: str | None = None) -> str:
-    """What a finished ``--all-images`` run left in the store."""
+                 deep: bool, project: str | None = None,
+                 read_only: bool = False) -> str:
+    """What a finished ``--all-images`` run left in the store.
+
+    :param read_only: the store is read-only (its data stays).
+    """
     whose = (_('visible image of project %s') % project if project
              else _('visible image'))
     how = (_('the image listing and %d single-image reads') % read if deep
            else _('the image listing; locations without a store ID are only '
                   'seen with --check-untagged'))
     if not left:
-        return _('Store %(store)s: no %(whose)s holds data there any more '
-                 '(checked with %(how)s).') % {
+        text = _('Store %(store)s: no %(whose)s lists it any more (checked '
+                 'with %(how)s).') % {
             'store': store, 'how': how, 'whose': whose}
+        if read_only:
+            return text + ' ' + _('The store is read-only: the data stays '
+                                  'where it is (Glance only dropped the '
+                                  'locations).')
+        return text + ' ' + KEPT_BYTES
     return _('Store %(store)s still holds data of %(count)d %(whose)s(s) '
              '(checked with %(how)s): %(ids)s') % {
         'store': store, 'count': len(left), 'how': how, 'whose': whose,
         'ids': ', '.join(left[:20]) + (' ...' if len(left) > 20 else '')}
 
 
+def result_counts(rows: ty.Sequence[ty.Any]) -> str:
+    """``110 removed, 40 unverified``: every row counted by its Result.
+
+    In the order of :data:`~osc_image_store.engine.results.ALL`.
+    """
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.result] = counts.get(row.result, 0) + 1
+    order = {r: n for n, r in enumerate(results.ALL)}
+    return ', '.join('%d %s' % (counts[r], r) for r in sorted(
+        counts, key=lambda r: (order.get(r, len(order)), r)))
+
+
+def batch_summary(rows: ty.Sequence[ty.Any], store: str) -> str:
+    """The last line of a run with rows to look at: what the rows say.
+
+    Every row is counted by its Result, nothing else: a removal whose
+    outcome is not proven is ``unverified``, never "not removed".
+    """
+    return _('Store %(store)s, %(total)d image(s): %(counts)s (see Result '
+             'and Reason)') % {'store': store, 'total': len(rows),
+                               'counts': result_counts(rows)}
+
+
 def _bytes(count: int) -> str:
     """A byte count with thousands separators."""
     return '{:,}'.format(count)
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``12m05s`` or ``3h02m``."""
+    seconds = int(max(seconds, 0))
+    if seconds < 60:
+        return '%ds' % seconds
+    if seconds < 3600:
+        return '%dm%02ds' % divmod(seconds, 60)
+    return '%dh%02dm' % (seconds // 3600, seconds % 3600 // 60)
 
 
 def failure_counts(rows: ty.Sequence[ty.Any]) -> str:

@@ -67,9 +67,10 @@ EXIT_CODES_HELP = _(
     'copy), failed (nothing was removed, or the data proof failed), '
     'unverified (the Images API accepted the removal but the result could '
     'not be proven), unknown (no clear answer: it may or may not have '
-    'happened), copying (--copy-to: interrupted while copying; the copy '
-    'goes on in Glance). Exit codes: 0 when no image is failed, unverified, '
-    'unknown or copying; 1 otherwise, or when the command could not run '
+    'happened), copying (--copy-to: interrupted while Glance was copying '
+    'the image, as last read; nothing was removed). Exit codes: 0 when no '
+    'image is failed, unverified, unknown or copying; 1 otherwise, or when '
+    'the command could not run '
     '(unknown store, multi-store not enabled, authentication); 2 for usage '
     'errors; 130 when interrupted (Ctrl-C: nothing new is started, what is '
     'in flight finishes and is reported; a second Ctrl-C stops at once and '
@@ -190,11 +191,13 @@ class DeleteImageFromStore(command.Lister):
             parallel=parsed_args.parallel, copy_to=parsed_args.copy_to,
             max_copies=parsed_args.max_copies,
             copy_timeout=parsed_args.copy_timeout,
+            stall_after=parsed_args.copy_stall_timeout,
             lock_wait=parsed_args.lock_wait), stop=stop,
             on_wait=self._say)
         total = None if parsed_args.all_images else len(parsed_args.images)
         progress = output.Progress.for_command(
             self.app.stderr, parsed_args.formatter, total)
+        progress.copies = lambda: engine.copies_pending
         rows: list[results.Removal] = []
         self._aborted: str | None = None
         self._interrupted = 0
@@ -241,7 +244,9 @@ class DeleteImageFromStore(command.Lister):
         self._summary = {'failed': sum(r.failed for r in rows),
                          'total': len(rows), 'store': parsed_args.store,
                          'counts': output.failure_counts(rows)
-                         or _('none failed')}
+                         or _('none failed'),
+                         'line': output.batch_summary(rows,
+                                                      parsed_args.store)}
         self._report(parsed_args, engine, rows, owner)
         keys = tuple(fields)
         return tuple(fields.values()), [
@@ -267,10 +272,12 @@ class DeleteImageFromStore(command.Lister):
         if not rows and not self._interrupted:
             LOG.warning(_('No image to remove from store %s.'),
                         parsed_args.store)
+        read_only = bool(engine.target and engine.target.is_read_only)
         if parsed_args.dry_run:
             if rows:
                 LOG.warning(output.plan_summary(rows, parsed_args.store,
-                                                parsed_args.copy_to))
+                                                parsed_args.copy_to,
+                                                read_only))
             return
         if (not parsed_args.all_images or self._interrupted
                 or self._aborted):
@@ -285,7 +292,7 @@ class DeleteImageFromStore(command.Lister):
             return
         LOG.warning(output.left_summary(left, read, parsed_args.store,
                                         parsed_args.check_untagged,
-                                        parsed_args.project))
+                                        parsed_args.project, read_only))
 
     @staticmethod
     def _report_locks(engine: remover.Remover) -> None:
@@ -298,6 +305,16 @@ class DeleteImageFromStore(command.Lister):
                 'list --image <image>"), then run: %(command)s'), {
                     'count': len(engine.kept_locks),
                     'command': lock.clear_command(engine.kept_locks)})
+        if engine.unreleased or engine.lock_unsure:
+            images = list(dict.fromkeys(engine.unreleased
+                                        + engine.lock_unsure))
+            LOG.warning(_(
+                '%(count)d image(s) may keep a lock of this run that it could '
+                'not remove, or whose lock request got no answer (see their '
+                'rows and "openstack image store lock list"); once no request '
+                'of this run can still reach Glance, run: %(command)s'), {
+                    'count': len(images),
+                    'command': lock.clear_command(images)})
         if engine.locked_out:
             LOG.warning(_(
                 '%(count)d image(s) stayed locked by another run; if no run '
@@ -356,10 +373,10 @@ class DeleteImageFromStore(command.Lister):
                   'removed from store %(store)s (%(counts)s)')
                 % self._summary)
         if self._summary['failed']:
-            raise exceptions.CommandError(
-                _('%(failed)d of %(total)d images were not removed from store '
-                  '%(store)s as asked: %(counts)s (see Result and Reason)')
-                % self._summary)
+            # Counts what the rows say, each by its Result (an unverified
+            # removal was accepted, a "failed" one may have removed the copy
+            # before its data proof failed): never "not removed".
+            raise exceptions.CommandError(self._summary['line'])
         return result
 
 

@@ -56,6 +56,7 @@ class TestStoreDelete(base.TestCase):
             result, 1,
             'Image %s is not in store cheap; it is in: archive, fast.'
             % ids[1],
-            '1 of 3 images were not removed from store cheap')
+            'Store cheap, 3 image(s): 2 removed, 1 failed (see Result and '
+            'Reason)')
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r['Result'] for r in result.json()])

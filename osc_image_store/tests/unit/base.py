@@ -148,7 +148,7 @@ class LockTags:
         self.faults.setdefault((method, name), []).extend(answers)
 
     def register(self, http):
-        path = re.escape(NAMESPACES) + r'(/%s/tags(/[^/?#]+)?)?$' % (
+        path = re.escape(NAMESPACES) + r'(/%s(/tags(/[^/?#]+)?)?)?$' % (
             re.escape(lock.NAMESPACE))
         for method in ('GET', 'POST', 'DELETE'):
             http.register_uri(method, re.compile(path), text=self._answer)
@@ -176,12 +176,25 @@ class LockTags:
         context.headers['Content-Type'] = 'application/json'
         if not rest:
             return self._namespace(request, context)
+        if rest == '/' + lock.NAMESPACE:
+            return self._read_namespace(request, context)
         if not self.exists:
             return self._error(context, 404, 'Metadata definition '
                                'namespace=%s was not found.' % lock.NAMESPACE)
         if name is None:
             return self._all(request, context)
         return self._one(request, context, name)
+
+    def _read_namespace(self, request, context):
+        if request.method != 'GET':
+            return self._error(context, 405, 'Method not allowed.')
+        if not self.exists:
+            return self._error(context, 404, 'Metadata definition '
+                               'namespace=%s was not found.' % lock.NAMESPACE)
+        body = dict(self.namespace or {}, namespace=lock.NAMESPACE)
+        body.setdefault('visibility', 'private')
+        body.setdefault('protected', False)
+        return json.dumps(body)
 
     def _namespace(self, request, context):
         if request.method != 'POST':
@@ -546,6 +559,8 @@ STORES = 'GET /v2/info/stores'
 _TAGS = '/v2/metadefs/namespaces/%s/tags' % lock.NAMESPACE
 #: Making that namespace.
 CREATE_NAMESPACE = 'POST /v2/metadefs/namespaces'
+#: The engine's one read of the lock namespace per run.
+READ_NAMESPACE = 'GET /v2/metadefs/namespaces/' + lock.NAMESPACE
 #: Reading its tags (names only).
 LIST_LOCKS = 'GET ' + _TAGS
 

@@ -76,7 +76,8 @@ class TestRefusal(base.TestCase):
         image = base.image_resource(base.image_body(stores=('cheap',)))
         reason = ('Store cheap holds the only copy of image %s; it is kept. '
                   'To move it, run the command again with --copy-to '
-                  '<another store>.' % image.id)
+                  '<another store>; to delete the image itself, use '
+                  '"openstack image delete %s".' % (image.id, image.id))
         self.assertEqual((results.FAILED, reason),
                          checks.refusal(image, 'cheap', stores()))
         self.assertEqual((results.SKIPPED, reason), checks.refusal(

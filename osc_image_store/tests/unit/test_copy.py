@@ -76,7 +76,8 @@ class TestCopyAndWait(base.TestCase):
         self.reads(self.body, self.copying(),
                    base.with_stores(self.body, 'cheap', 'fast'))
         self.mock_file(self.iid)
-        self.assertEqual(copy.Copied(True, None, 300, ('cheap', 'fast')),
+        self.assertEqual(copy.Copied(True, None, 300, ('cheap', 'fast'),
+                                     'fast'),
                          self.copy())
         self.assertEqual(
             [base.get_image(self.iid), 'POST /v2/images/%s/import' % self.iid,
@@ -88,7 +89,7 @@ class TestCopyAndWait(base.TestCase):
         there = base.with_stores(self.body, 'cheap', 'fast')
         self.reads(there)
         self.mock_file(self.iid)
-        self.assertEqual(copy.Copied(True, None, 0, ('cheap', 'fast')),
+        self.assertEqual(copy.Copied(True, None, 0, ('cheap', 'fast'), 'fast'),
                          self.copy())
         self.assertNotIn('POST', ' '.join(self.sent()))
 
@@ -148,7 +149,8 @@ class TestCopyAndWait(base.TestCase):
         self.http.post(self.import_url, exc=ks_exc.ConnectFailure)
         self.reads(self.body, base.with_stores(self.body, 'cheap', 'fast'))
         self.mock_file(self.iid)
-        self.assertEqual(copy.Copied(True, None, 300, ('cheap', 'fast')),
+        self.assertEqual(copy.Copied(True, None, 300, ('cheap', 'fast'),
+                                     'fast'),
                          self.copy())
 
     def test_import_answered_500_is_waited_for(self):
@@ -184,7 +186,8 @@ class TestCopyAndWait(base.TestCase):
         self.reads(self.body, self.copying())
         copied = self.copy(timeout=0)
         self.assertIs(False, copied.ok)
-        self.assertIn('has not finished after 0 s (import task %s)' % TASK,
+        self.assertIn('has not finished after 0 s: its import task %s was '
+                      'processing, last updated 2999-01-01T00:00:00Z.' % TASK,
                       copied.reason)
 
     def test_stop_while_waiting(self):
@@ -198,7 +201,8 @@ class TestCopyAndWait(base.TestCase):
         self.reads(self.body, {'json': ctrl_c})
         copied = self.copy()
         self.assertEqual((None, ('cheap',)), (copied.ok, copied.stores))
-        self.assertIn('Interrupted while image %s was being copied into '
-                      'store fast: the copy goes on in Glance' % self.iid,
-                      copied.reason)
+        self.assertIn('Interrupted while waiting for the copy of image %s '
+                      'into store fast: its import task %s was processing, '
+                      'last updated 2999-01-01T00:00:00Z; the copy may go on '
+                      'in Glance.' % (self.iid, TASK), copied.reason)
         self.assertEqual(2, self.sent().count(base.get_image(self.iid)))

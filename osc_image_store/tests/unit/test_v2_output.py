@@ -62,11 +62,14 @@ class TestSummaries(testtools.TestCase):
         self.assertEqual(
             'Plan for store cheap: 1 image(s) to remove, 2 to copy into fast '
             'first (300 bytes), 1 skipped (sole copies), 1 blocked; '
-            '1,000,300 bytes to be freed from cheap.',
+            '1,000,300 bytes to be freed from cheap (unless Glance keeps '
+            'deleted data: delayed_delete, RBD trash).',
             output.plan_summary(rows, 'cheap', 'fast'))
         self.assertEqual(
             'Plan for store cheap: 1 image(s) to remove, 1 skipped (sole '
-            'copies), 1 blocked; 1,000,300 bytes to be freed from cheap.',
+            'copies), 1 blocked; 1,000,300 bytes to be freed from cheap '
+            '(unless Glance keeps deleted data: delayed_delete, RBD '
+            'trash).',
             output.plan_summary(rows, 'cheap', None))
 
     def test_left_in_the_project(self):
@@ -84,8 +87,11 @@ class TestSummaries(testtools.TestCase):
 
     def test_nothing_left(self):
         self.assertEqual(
-            'Store cheap: no visible image holds data there any more '
-            '(checked with the image listing and 7 single-image reads).',
+            'Store cheap: no visible image lists it any more (checked with '
+            'the image listing and 7 single-image reads). Glance frees the '
+            'space unless it keeps deleted data: with delayed_delete, until '
+            'its scrubber runs; on RBD, images with snapshots go to the '
+            'trash.',
             output.left_summary([], 7, 'cheap', True))
 
     def test_left_names_at_most_20(self):
@@ -100,13 +106,16 @@ class TestSummaries(testtools.TestCase):
 
 class TestProgress(testtools.TestCase):
 
-    def test_only_for_a_table_on_a_terminal(self):
-        self.assertIsNotNone(output.Progress.for_command(
-            Terminal(), 'table', 3).stream)
-        self.assertIsNone(output.Progress.for_command(
-            Terminal(), 'json', 3).stream)
-        self.assertIsNone(output.Progress.for_command(
-            io.StringIO(), 'table', 3).stream)
+    def test_redrawn_line_only_for_a_table_on_a_terminal(self):
+        line = output.Progress.for_command(Terminal(), 'table', 3)
+        self.addCleanup(line.clear)
+        self.assertEqual((True, False), (line.stream is not None, line.log))
+        # Elsewhere: log lines (see test_v2_progress_log).
+        for stream, formatter in ((Terminal(), 'json'),
+                                  (io.StringIO(), 'table')):
+            logged = output.Progress.for_command(stream, formatter, 3)
+            self.addCleanup(logged.clear)
+            self.assertEqual((stream, True), (logged.stream, logged.log))
         self.assertIsNone(output.Progress.for_command(
             object(), 'table', 3).stream)
 

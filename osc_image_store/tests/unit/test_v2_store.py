@@ -243,9 +243,8 @@ class TestExitCodes(command.DeleteCase):
         code = self.run_cmd('--store', 'cheap', '-f', 'json', one['id'],
                             self.iid, two['id'])
         self.assertEqual(1, code)
-        self.assertEqual('1 of 3 images were not removed from store cheap '
-                         'as asked: 1 failed (see Result and Reason)',
-                         self.error)
+        self.assertEqual('Store cheap, 3 image(s): 2 removed, 1 failed (see '
+                         'Result and Reason)', self.error)
         rows = json.loads(self.stdout.getvalue())
         self.assertEqual(['removed', 'failed', 'removed'],
                          [r['Result'] for r in rows])
@@ -283,8 +282,9 @@ class TestExitCodes(command.DeleteCase):
                                          self.iid))
         self.assertEqual('would-remove\n', self.stdout.getvalue())
         self.assertIn('WARNING Plan for store cheap: 1 image(s) to remove, 0 '
-                      'blocked; 300 bytes to be freed from cheap.',
-                      self.logs.output)
+                      'blocked; 300 bytes to be freed from cheap (unless '
+                      'Glance keeps deleted data: delayed_delete, RBD '
+                      'trash).', self.logs.output)
         self.assertEqual([base.STORES, base.listing_of(self.iid)],
                          self.sent())
 
@@ -391,9 +391,8 @@ class TestImageLocks(command.DeleteCase):
                                          '0', '-f', 'value', '-c', 'Result',
                                          self.iid))
         self.assertEqual('failed\n', self.stdout.getvalue())
-        self.assertEqual('1 of 1 images were not removed from store cheap '
-                         'as asked: 1 failed (see Result and Reason)',
-                         self.error)
+        self.assertEqual('Store cheap, 1 image(s): 1 failed (see Result and '
+                         'Reason)', self.error)
         self.assertIn(self.locked_warning(self.iid), self.logs.output)
         # No "waiting" line when there is no wait.
         self.assertNotIn('Waiting up to', self.logs.output)

@@ -18,8 +18,9 @@ installed from the clone's ``tools/cloud-requirements.txt``; this package
 only drives them. Public API:
 
 * :class:`LocalCloud` (start/stop/attach, client configuration, image
-  helpers, faults, slow store deletes) and :func:`get_cloud` (the test
-  process's cloud);
+  helpers, faults, slow store deletes, stalled import tasks, held store
+  writes) and :func:`get_cloud` (the test process's cloud);
+* :func:`postgres_unavailable`: why PostgreSQL cannot be had here, if so;
 * :class:`FaultProxy` (:mod:`localcloud.faults`), a reverse proxy that
   injects delays (fixed or random), dropped connections, error answers
   and shifted ``Date`` headers;
@@ -45,11 +46,12 @@ from localcloud.config import STORES
 from localcloud.config import WEB_STORE
 from localcloud.faults import FaultProxy
 from localcloud.identity import FIXTURE_AGENT
+from localcloud.postgres import postgres_unavailable
 from localcloud.servers import CloudError
 from localcloud.servers import repo_root
 from localcloud.servers import VENV_ENV
 
 __all__ = ['ADMIN_CLOUD', 'CloudError', 'FaultProxy', 'FIXTURE_AGENT',
            'get_cloud', 'LocalCloud', 'MEMBER_CLOUD', 'NOMULTI_CLOUD',
-           'ODD_CLOUD', 'ODD_FILE_STORES', 'repo_root', 'STATE_ENV',
-           'STORES', 'VENV_ENV', 'WEB_STORE']
+           'ODD_CLOUD', 'ODD_FILE_STORES', 'postgres_unavailable',
+           'repo_root', 'STATE_ENV', 'STORES', 'VENV_ENV', 'WEB_STORE']

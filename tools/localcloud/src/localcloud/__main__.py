@@ -14,6 +14,7 @@
 
     python -m localcloud start [--db postgresql|sqlite] [--dir D]
                                [--no-nomulti] [--no-odd]
+                               [--max-parallel-stores N]
     python -m localcloud stop (--dir D | --state F)
     python -m localcloud run [start options] -- COMMAND...
 
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
                          help='do not run the multi-store-off Glance')
         cmd.add_argument('--no-odd', dest='odd', action='store_false',
                          help='do not run the odd Glance (http store)')
+        cmd.add_argument('--max-parallel-stores', type=int,
+                         default=config.MAX_PARALLEL_STORES, metavar='N',
+                         help='max_parallel_stores of the multi-store '
+                         'Glance: stores one import writes at once '
+                         f'(default {config.MAX_PARALLEL_STORES}; 1 is '
+                         'Glance\'s default)')
     sub.choices['run'].add_argument('command', nargs=argparse.REMAINDER,
                                     help='-- COMMAND...')
     stop = sub.add_parser('stop', help='stop a cloud left running by start')
@@ -83,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error('run needs a command after --')
         # SIGTERM unwinds like Ctrl-C, so the finally below stops servers.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        if args.max_parallel_stores < 1:
+            parser.error('--max-parallel-stores must be at least 1')
         cloud = local.LocalCloud(args.dir, db=args.db, nomulti=args.nomulti,
-                                 odd=args.odd)
+                                 odd=args.odd,
+                                 max_parallel_stores=args.max_parallel_stores)
         cloud.start()
         if args.action == 'start':
             print('export ' + ' '.join(f'{k}={shlex.quote(v)}'

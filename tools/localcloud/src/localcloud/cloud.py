@@ -87,7 +87,9 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
                  db: str = 'postgresql', nomulti: bool = True,
                  odd: bool = True, ports: dict | None = None,
                  venv: str | os.PathLike | None = None,
-                 odd_settings: dict | None = None) -> None:
+                 odd_settings: dict | None = None,
+                 max_parallel_stores: int = config.MAX_PARALLEL_STORES
+                 ) -> None:
         """Describe a cloud; nothing starts before :meth:`start`.
 
         :param base_dir: the run directory, new or empty (default a new
@@ -103,6 +105,10 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
         :param odd_settings: more ``glance-api.conf`` settings of the odd
             Glance, ``{section: {option: value}}``, e.g.
             ``{'DEFAULT': {'delayed_delete': True}}``.
+        :param max_parallel_stores: ``[image_import_opts]
+            max_parallel_stores`` of the multi-store Glance (default
+            :data:`localcloud.config.MAX_PARALLEL_STORES`; 1 is Glance's
+            own default: imports write one store after the other).
         """
         if db not in ('sqlite', 'postgresql'):
             raise ValueError(f"db must be 'sqlite' or 'postgresql': {db!r}")
@@ -112,6 +118,9 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
                 f'run-{os.getpid()}-{secrets.token_hex(3)}')).absolute()
         self.db, self.nomulti, self.odd = db, nomulti, odd
         self.odd_settings = dict(odd_settings or {})
+        if int(max_parallel_stores) < 1:
+            raise ValueError('max_parallel_stores must be at least 1')
+        self.max_parallel_stores = int(max_parallel_stores)
         self._venv_arg = venv
         self._venv: pathlib.Path | None = None
         wanted = dict(ports or {})
@@ -220,6 +229,7 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
         state = {'run_dir': str(self.run_dir), 'db': self.db,
                  'nomulti': self.nomulti, 'odd': self.odd,
                  'odd_settings': self.odd_settings, 'ports': self.ports,
+                 'max_parallel_stores': self.max_parallel_stores,
                  'venv': str(self.venv), 'passwords': self.passwords,
                  'pids': self._pids, 'remove_dir': self._remove_dir,
                  'pg_home': str(self.postgres.home or '') or None}
@@ -245,7 +255,9 @@ class LocalCloud(launch.Launcher, images.ImageHelpers):
             raise CloudError(f'no cloud state at {path}: {exc}') from None
         cloud = cls(state['run_dir'], state['db'], state['nomulti'],
                     state.get('odd', False), state['ports'],
-                    state['venv'], state.get('odd_settings'))
+                    state['venv'], state.get('odd_settings'),
+                    # a cloud started before the option: Glance's default
+                    state.get('max_parallel_stores', 1))
         cloud._venv = pathlib.Path(state['venv'])
         cloud.passwords, cloud._pids = state['passwords'], state['pids']
         cloud._remove_dir = state['remove_dir']

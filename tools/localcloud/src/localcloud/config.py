@@ -11,7 +11,8 @@
 # under the License.
 
 """The run directory's files: WSGI modules (Glance's with slow store
-deletes, :mod:`localcloud.slowstore`), ``keystone.conf``, one
+deletes, :mod:`localcloud.slowstore`, and import tasks stalled or store
+writes held, :mod:`localcloud.slowimport`), ``keystone.conf``, one
 ``glance-api.conf`` per Glance, and the clouds of ``clouds.yaml``."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pathlib
 import typing
 
 from localcloud.servers import write_ini
+from localcloud import slowimport
 from localcloud import slowstore
 
 if typing.TYPE_CHECKING:
@@ -47,16 +49,26 @@ import sys
 sys.argv = sys.argv[:1]
 from {app}.wsgi.api import application  # noqa: E402,F401
 {extra}'''
-#: Glance's addition to its WSGI module: slow store deletes (see
-#: :mod:`localcloud.slowstore`, copied beside it).
+#: Glance's addition to its WSGI module: slow store deletes, stalled
+#: import tasks and held store writes (see :mod:`localcloud.slowstore`
+#: and :mod:`localcloud.slowimport`, copied beside it).
 _GLANCE_EXTRA = f'''
 import pathlib  # noqa: E402
 
+import {slowimport.MODULE}  # noqa: E402
 import {slowstore.MODULE}  # noqa: E402
 
 {slowstore.MODULE}.install(
     pathlib.Path(__file__).absolute().parent / {slowstore.FILE_NAME!r})
+{slowimport.MODULE}.install(pathlib.Path(__file__).absolute().parent)
 '''
+#: Stores an import of the main Glance writes at once (``[image_import_opts]
+#: max_parallel_stores``; Glance's default is 1). More than one: a
+#: glance-direct, web-download or glance-download import into several
+#: stores writes them in parallel, and with ``all_stores_must_succeed:
+#: false`` the image turns ``active`` after the first one; ``copy-image``
+#: imports are never parallel.
+MAX_PARALLEL_STORES = 2
 
 
 def glance_dir(cloud: LocalCloud, service: str) -> pathlib.Path:
@@ -88,8 +100,10 @@ def write_all(cloud: LocalCloud) -> None:
         dirs += [*cloud.odd_store_dirs.values(), cloud.web_dir]
     for path in dirs:
         path.mkdir(parents=True, exist_ok=True)
-    (cloud.run_dir / f'{slowstore.MODULE}.py').write_text(
-        pathlib.Path(slowstore.__file__).read_text())
+    for module, source in ((slowstore.MODULE, slowstore.__file__),
+                           (slowimport.MODULE, slowimport.__file__)):
+        (cloud.run_dir / f'{module}.py').write_text(
+            pathlib.Path(str(source)).read_text())
     for app, extra in (('keystone', ''), ('glance', _GLANCE_EXTRA)):
         (cloud.run_dir / f'cloud_wsgi_{app}.py').write_text(
             _WSGI_MODULE.format(app=app, extra=extra))
@@ -101,8 +115,11 @@ def write_all(cloud: LocalCloud) -> None:
         'fernet_receipts': {'key_repository': ks / 'fernet-keys'},
         'credential': {'key_repository': ks / 'credential-keys'},
     })
-    _write_glance(cloud, 'glance', _multi_store(
-        cloud, 'glance', {s: 'file' for s in STORES}, cloud.store_dirs))
+    main = _multi_store(cloud, 'glance', {s: 'file' for s in STORES},
+                        cloud.store_dirs)
+    main['image_import_opts'] = {
+        'max_parallel_stores': cloud.max_parallel_stores}
+    _write_glance(cloud, 'glance', main)
     if cloud.nomulti:
         nm = glance_dir(cloud, 'nomulti')
         _write_glance(cloud, 'nomulti', {

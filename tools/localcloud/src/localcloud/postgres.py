@@ -64,6 +64,25 @@ def postgres_bindir(install: bool = False) -> pathlib.Path:
     return max(found(), key=lambda p: int(p.parent.name))
 
 
+def postgres_unavailable() -> str | None:
+    """Why a PostgreSQL server cannot be had here, or None when it can.
+
+    It can when Debian's server is installed, or when this runs as root
+    where ``apt-get`` can install it (:func:`postgres_bindir` does).
+    """
+    if list(pathlib.Path('/usr/lib/postgresql').glob('*/bin/initdb')):
+        return None
+    if os.geteuid() != 0:
+        return ('PostgreSQL\'s server is not installed (no /usr/lib/'
+                'postgresql/<major>/bin/initdb) and this does not run as '
+                'root, so it cannot install it (as root: apt-get install '
+                'postgresql)')
+    if not shutil.which('apt-get'):
+        return ('PostgreSQL\'s server is not installed and there is no '
+                'apt-get to install it (Debian\'s package postgresql)')
+    return None
+
+
 class Postgres:
     """A private PostgreSQL server on 127.0.0.1, trust authentication.
 
