@@ -12,21 +12,30 @@
 # under the License.
 """Benchmark ``openstack image store delete`` on the local cloud.
 
-Not a test: it prints figures next to the targets of issue 9 and never
+Not a test: it prints figures next to the targets of issue 16 and never
 fails on a figure.  Run it with ``tox -e bench`` (from a clone, one
 command), or in an environment that has the plugin, python-openstackclient
 and ``localcloud`` (``tools/localcloud``) installed::
 
-    python tools/bench.py [--images 100] [--rounds 3] [--scale 200,2000]
-                          [--profile out.prof] [--json results.json]
+    python tools/bench.py [--images 100] [--rounds 3]
+                          [--profiles loopback,cloud-like]
+                          [--one-way-ms 2] [--store-delete-ms 200]
+                          [--one-image-runs 10] [--scale 200,2000]
+                          [--json results.json] [--rst [PAGE]] ...
+    python tools/bench.py --from-json results.json [--rst [PAGE]]
 
 In one run, on one local cloud (PostgreSQL): start-up and import time;
-python-openstackclient's ``openstack image delete --store`` against this
-tool at ``--parallel 1``, 4 and 8 on fresh identical images, interleaved
-rounds (wall time, client CPU, requests by kind, ratios to OSC); then
-``--all-images`` with real removals at 200 and 2000 images (peak RSS,
-time per image).  The code is in ``tools/benchlib/`` (one job a module,
-see its ``__init__``); ``doc/source/performance.rst`` has the figures.
+the one-image path (``openstack image delete --store`` against this
+tool, one image per run, interleaved); python-openstackclient's
+``openstack image delete --store`` against this tool at ``--parallel
+1``, 4 and 8 on fresh identical images, interleaved rounds, on loopback
+and cloud-like (every image API request through a proxy that adds a
+network round trip, each store delete slow inside Glance); the servers'
+CPU per request kind; profiles of the client; then ``--all-images`` with
+real removals at 200 and 2000 images (peak RSS, time per image).  The
+code is in ``tools/benchlib/`` (one job a module, see its
+``__init__``); ``doc/source/performance.rst`` has the figures
+(``--rst`` writes them).
 """
 
 import sys

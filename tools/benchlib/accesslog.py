@@ -17,6 +17,13 @@ The fixture's requests carry the User-Agent prefix
 :data:`localcloud.FIXTURE_AGENT` and are left out; so are Glance's
 validations of the CLI's token in Keystone's log (User-Agent
 ``python-keystoneclient``, from keystonemiddleware), counted apart.
+
+Kinds (:data:`KINDS`): ``GET listing`` (``GET /v2/images?...``), ``GET
+image``, ``PATCH``, ``DELETE`` (of a store's copy: ``/v2/stores/...``),
+``GET file`` (the one-byte data proof), ``lock`` (the image locks: the
+tags of the namespace :data:`LOCK_NAMESPACE`, POST, GET and DELETE; the
+GET of that namespace and the POST that makes it) and ``other``
+(version discovery, the store list, ...).
 """
 
 import collections
@@ -34,17 +41,38 @@ _ACCESS = re.compile(
     r'^\S+ \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
     r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<agent>[^"]*)"\s*$')
 _ID = r'[0-9a-fA-F-]{36}'
+#: The metadata definitions namespace of the image locks
+#: (``osc_image_store.sdk.proxy.LOCK_NAMESPACE``).
+LOCK_NAMESPACE = 'osc-image-store-locks'
+_TAGS = rf'^/v2/metadefs/namespaces/{re.escape(LOCK_NAMESPACE)}/tags'
 _PATTERNS = (
     ('GET', re.compile(r'^/v2/images/?(\?.*)?$'), 'GET listing'),
     ('GET', re.compile(rf'^/v2/images/{_ID}$'), 'GET image'),
     ('GET', re.compile(rf'^/v2/images/{_ID}/file$'), 'GET file'),
     ('PATCH', re.compile(rf'^/v2/images/{_ID}$'), 'PATCH'),
     ('DELETE', re.compile(rf'^/v2/stores/[^/?]+/{_ID}$'), 'DELETE'),
-    # The lock between runs (engine/runlock.py): its namespace register.
-    ('GET', re.compile(r'^/v2/metadefs/namespaces/'), 'lock'),
-    ('PUT', re.compile(r'^/v2/metadefs/namespaces/'), 'lock'),
+    # The image locks (engine/lock.py): tags of the lock namespace (the
+    # bulk POST of a chunk, a single POST, GET of the list or of one tag,
+    # the DELETE of each), and the namespace's creation on first use.
+    ('POST', re.compile(rf'{_TAGS}(/{_ID})?/?$'), 'lock'),
+    ('GET', re.compile(rf'{_TAGS}(/{_ID})?/?(\?.*)?$'), 'lock'),
+    ('DELETE', re.compile(rf'{_TAGS}/{_ID}$'), 'lock'),
     ('POST', re.compile(r'^/v2/metadefs/namespaces/?$'), 'lock'),
+    ('GET', re.compile(rf'^/v2/metadefs/namespaces/'
+                       rf'{re.escape(LOCK_NAMESPACE)}/?(\?.*)?$'), 'lock'),
 )
+#: Shapes (see :func:`shape`) of the lock's requests, for the lock note.
+LOCK_SHAPES = {
+    f'POST /v2/metadefs/namespaces/{LOCK_NAMESPACE}/tags': 'bulk POST',
+    f'POST /v2/metadefs/namespaces/{LOCK_NAMESPACE}/tags/{{id}}':
+        'single POST',
+    f'GET /v2/metadefs/namespaces/{LOCK_NAMESPACE}/tags': 'GET list',
+    f'GET /v2/metadefs/namespaces/{LOCK_NAMESPACE}/tags/{{id}}': 'GET tag',
+    f'DELETE /v2/metadefs/namespaces/{LOCK_NAMESPACE}/tags/{{id}}':
+        'DELETE tag',
+    'POST /v2/metadefs/namespaces': 'namespace POST',
+    f'GET /v2/metadefs/namespaces/{LOCK_NAMESPACE}': 'namespace GET',
+}
 
 
 def kind(method: str, path: str) -> str:
@@ -57,9 +85,36 @@ def kind(method: str, path: str) -> str:
 
 def shape(method: str, path: str) -> str:
     """``METHOD /path`` with IDs and the query string masked."""
-    path = re.sub(_ID, '{id}', path.split('?', 1)[0])
+    path = re.sub(_ID, '{id}', path.split('?', 1)[0]).rstrip('/') or '/'
     path = re.sub(r'^/v2/stores/[^/]+/', '/v2/stores/{store}/', path)
     return f'{method} {path}'
+
+
+def unshape(name: str) -> tuple[str, str]:
+    """A method and path of a :func:`shape`, for :func:`kind`."""
+    method, path = name.split(' ', 1)
+    return method, path.replace('{id}', '0' * 8 + '-0000-0000-0000-'
+                                + '0' * 12).replace('{store}', 'store')
+
+
+def kinds_of_shapes(shapes: dict[str, float]) -> dict[str, float]:
+    """Counts by :data:`KINDS` of :func:`by_shape` counts."""
+    counts = dict.fromkeys(KINDS, 0.0)
+    for name, count in shapes.items():
+        counts[kind(*unshape(name))] += count
+    return counts
+
+
+def lock_detail(shapes: dict[str, int]) -> dict[str, int]:
+    """The lock's requests among :func:`by_shape` counts, by name.
+
+    :returns: counts by :data:`LOCK_SHAPES` name, zeros included.
+    """
+    counts = dict.fromkeys(LOCK_SHAPES.values(), 0)
+    for name, count in shapes.items():
+        if name in LOCK_SHAPES:
+            counts[LOCK_SHAPES[name]] += count
+    return counts
 
 
 class AccessLog:
@@ -141,13 +196,16 @@ class Requests:
     def read(self) -> dict:
         """The CLI's requests since :meth:`mark`.
 
-        :returns: ``kinds``, ``shapes``, ``statuses``, ``total`` (Glance),
+        :returns: ``kinds``, ``shapes``, ``lock`` (the lock's requests,
+            :func:`lock_detail`), ``statuses``, ``total`` (Glance),
             ``keystone`` (the CLI's own requests to Keystone) and
             ``validations`` (Glance's token checks in Keystone).
         """
         glance = cli_only(self.glance.read())
         keystone = self.keystone.read()
-        return {'kinds': by_kind(glance), 'shapes': by_shape(glance),
+        shapes = by_shape(glance)
+        return {'kinds': by_kind(glance), 'shapes': shapes,
+                'lock': lock_detail(shapes),
                 'statuses': statuses(glance), 'total': len(glance),
                 'keystone': len(cli_only(keystone)),
                 'validations': sum(map(is_service, keystone))}

@@ -18,9 +18,15 @@ with its own :class:`cProfile.Profile` on :func:`time.thread_time` (CPU
 time, not wall time: waiting for Glance costs nothing), from before the
 CLI's imports to its exit, and writes the merged statistics::
 
-    python tools/benchlib/cliprofile.py OUT.prof image store delete ...
+    python tools/benchlib/cliprofile.py [--wall] OUT.prof image store ...
 
-:func:`summary` reads such a file: CPU by package, the top functions.
+With ``--wall``: the main thread only, on wall time
+(:func:`time.perf_counter`): where a run waits (authentication,
+discovery, each request, the engine's steps; the engine's pool threads
+are left out, the main thread waits for them).
+
+:func:`summary` reads such a file: the hot spots, time by package, the
+top functions by own and by cumulative time, and this plugin's.
 """
 
 import collections
@@ -32,16 +38,42 @@ import sys
 import threading
 import time
 
-#: (label, file name ending, function): cumulative CPU of known hot spots.
+#: (label, file name ending, function): cumulative time of known hot spots.
 HOT_SPOTS = (
-    ('openstacksdk resources built (Resource.existing)', 'openstack/'
-     'resource.py', 'existing'),
-    ('  of which Resource.to_dict', 'openstack/resource.py', 'to_dict'),
-    ('keystoneauth Session.request (the request path)', 'keystoneauth1/'
+    ('imports (start-up)', '<frozen importlib._bootstrap>', '_find_and_load'),
+    ('OSC shell: initialize_app (plugins, options)', 'osc_lib/shell.py',
+     'initialize_app'),
+    ('keystoneauth Session.request (every request)', 'keystoneauth1/'
      'session.py', 'request'),
+    ('  of which the token (get_auth_ref)', 'keystoneauth1/identity/v3/'
+     'base.py', 'get_auth_ref'),
+    ('  of which version discovery (get_discovery)', 'keystoneauth1/'
+     'discover.py', 'get_discovery'),
     ('  of which Session.get_endpoint', 'keystoneauth1/session.py',
      'get_endpoint'),
-    ('imports (start-up)', '<frozen importlib._bootstrap>', '_find_and_load'),
+    ('openstacksdk resources built (Resource.existing)', 'openstack/'
+     'resource.py', 'existing'),
+    ('OSC image delete: take_action', 'openstackclient/image/v2/image.py',
+     'take_action'),
+    ('store delete: take_action', 'osc_image_store/v2/store.py',
+     'take_action'),
+    ('  the store list (Proxy.stores)', 'osc_image_store/sdk/proxy.py',
+     'stores'),
+    ('  chunks (Remover._handle)', 'osc_image_store/engine/remover.py',
+     '_handle'),
+    ('  locks taken (ImageLocks.take)', 'osc_image_store/engine/lock.py',
+     'take'),
+    ('  reads (Steps._read)', 'osc_image_store/engine/steps.py', '_read'),
+    ('  store DELETEs, read-backs, proofs (Steps._remove)',
+     'osc_image_store/engine/steps.py', '_remove'),
+    ('  reads again before a DELETE (Steps._refresh)',
+     'osc_image_store/engine/steps.py', '_refresh'),
+    ('  read-back (Steps._read_back)', 'osc_image_store/engine/steps.py',
+     '_read_back'),
+    ('  data proofs (outcome.prove_data)', 'osc_image_store/engine/'
+     'outcome.py', 'prove_data'),
+    ('  unlocks (Steps._unlock)', 'osc_image_store/engine/steps.py',
+     '_unlock'),
     ('json.loads', 'json/__init__.py', 'loads'),
 )
 
@@ -49,11 +81,15 @@ _SITE = re.compile(r'[/\\](?:site|dist)-packages[/\\]([^/\\]+)')
 _STDLIB = re.compile(r'[/\\]python3\.\d+[/\\]([^/\\]+?)(?:\.py)?(?:[/\\]|$)')
 
 
-def profile_cli(out: str, args: list[str]) -> int:
-    """Run ``openstack ARGS`` under a profiler per thread; write ``out``."""
+def profile_cli(out: str, args: list[str], wall: bool = False) -> int:
+    """Run ``openstack ARGS`` under a profiler per thread; write ``out``.
+
+    :param wall: the main thread only, on wall time.
+    """
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
     original = threading.Thread.run
+    timer = time.perf_counter if wall else time.thread_time
 
     def run(thread: threading.Thread) -> None:
         profile = cProfile.Profile(time.thread_time)
@@ -65,8 +101,9 @@ def profile_cli(out: str, args: list[str]) -> int:
         finally:
             profile.disable()
 
-    threading.Thread.run = run      # type: ignore[method-assign,assignment]
-    main = cProfile.Profile(time.thread_time)
+    if not wall:
+        threading.Thread.run = run  # type: ignore[method-assign,assignment]
+    main = cProfile.Profile(timer)
     main.enable()
     try:
         from openstackclient import shell
@@ -117,37 +154,63 @@ def _name(key: tuple) -> str:
     return f'{where.lstrip("/")}:{line}({func})'
 
 
-def summary(path: str, cpu_s: float, top: int = 15) -> str:
-    """Text: CPU by area, top functions by own and cumulative time.
+def hot_spots(path: str) -> dict[str, tuple[int, float]]:
+    """``{label: (calls, cumulative s)}`` of :data:`HOT_SPOTS`."""
+    raw = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    out = {}
+    for label, ending, func in HOT_SPOTS:
+        found = [v for k, v in raw.items()
+                 if k[0].endswith(ending) and k[2] == func]
+        out[label] = (sum(v[1] for v in found), sum(v[3] for v in found))
+    return out
+
+
+def summary(path: str, cpu_s: float, top: int = 15, wall: bool = False,
+            process_wall: float | None = None) -> str:
+    """Text: hot spots, time by area, top functions, this plugin's.
 
     :param cpu_s: the CLI process's CPU time (rusage), for comparison with
         the profiled total (the profiler's own overhead included).
+    :param wall: a ``--wall`` profile (main thread, wall time).
+    :param process_wall: the process's wall time, start to exit.
     """
     stats = pstats.Stats(path)
     raw = stats.stats       # type: ignore[attr-defined]
     total = sum(v[2] for v in raw.values()) or 1e-9
+    what = 'wall' if wall else 'CPU'
     areas: collections.Counter = collections.Counter()
     for key, value in raw.items():
         areas[area(key[0])] += value[2]
-    lines = [f'profiled CPU {total:.2f} s over all threads (process: '
-             f'{cpu_s:.2f} s of CPU under the profiler)', '',
-             'cumulative CPU of hot spots (calls):']
-    for label, ending, func in HOT_SPOTS:
-        found = [v for k, v in raw.items()
-                 if k[0].endswith(ending) and k[2] == func]
-        cum = sum(v[3] for v in found)
+    if wall:
+        head = (f'profiled wall time {total:.3f} s in the main thread '
+                f'(process: {process_wall or 0:.3f} s start to exit, '
+                f'{cpu_s:.3f} s of CPU, under the profiler; the rest is '
+                'the interpreter\'s start and exit)')
+    else:
+        head = (f'profiled CPU {total:.3f} s over all threads (process: '
+                f'{cpu_s:.3f} s of CPU under the profiler)')
+    lines = [head, '', f'cumulative {what} of hot spots (calls):']
+    for label, (calls, cum) in hot_spots(path).items():
         lines.append(f'  {cum:7.3f} s {cum / total:6.1%}  {label} '
-                     f'({sum(v[1] for v in found)})')
-    lines += ['', 'own CPU by package:']
+                     f'({calls})')
+    lines += ['', f'own {what} by package:']
     for name, seconds in areas.most_common(top):
         lines.append(f'  {seconds:7.3f} s {seconds / total:6.1%}  {name}')
-    lines += ['', f'top {top} functions by own CPU (calls, own s, cum s):']
+    lines += ['', f'top {top} functions by own {what} (calls, own s, '
+              'cum s):']
     for key, value in sorted(raw.items(), key=lambda kv: -kv[1][2])[:top]:
         lines.append(f'  {value[1]:8d} {value[2]:7.3f} {value[3]:7.3f}  '
                      f'{_name(key)}')
+    if wall:
+        lines += ['', f'top {top * 2} functions by cumulative wall (calls, '
+                  'own s, cum s):']
+        for key, value in sorted(raw.items(),
+                                 key=lambda kv: -kv[1][3])[:top * 2]:
+            lines.append(f'  {value[1]:8d} {value[2]:7.3f} {value[3]:7.3f}'
+                         f'  {_name(key)}')
     ours = [(k, v) for k, v in raw.items() if 'osc_image_store' in k[0]]
-    lines += ['', f'top {top} osc_image_store functions by cumulative CPU '
-              '(calls, own s, cum s):']
+    lines += ['', f'top {top} osc_image_store functions by cumulative '
+              f'{what} (calls, own s, cum s):']
     for key, value in sorted(ours, key=lambda kv: -kv[1][3])[:top]:
         lines.append(f'  {value[1]:8d} {value[2]:7.3f} {value[3]:7.3f}  '
                      f'{_name(key)}')
@@ -156,6 +219,10 @@ def summary(path: str, cpu_s: float, top: int = 15) -> str:
 
 if __name__ == '__main__':
     del sys.path[0]     # this directory: its modules must not shadow OSC's
-    if len(sys.argv) < 3:
-        sys.exit('usage: cliprofile.py OUT.prof <openstack arguments>')
-    sys.exit(profile_cli(sys.argv[1], sys.argv[2:]))
+    argv = sys.argv[1:]
+    wall_time = argv[:1] == ['--wall']
+    argv = argv[int(wall_time):]
+    if len(argv) < 2:
+        sys.exit('usage: cliprofile.py [--wall] OUT.prof <openstack '
+                 'arguments>')
+    sys.exit(profile_cli(argv[0], argv[1:], wall_time))

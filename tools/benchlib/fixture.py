@@ -11,6 +11,9 @@
 # under the License.
 """Fresh images for the timed runs, their deletion, and the check of a run.
 
+The check: every image left the store and kept the other copy, and no
+image lock (a tag of the lock namespace) is left.
+
 Everything goes through :class:`localcloud.LocalCloud`'s image helpers
 (User-Agent ``isd-fixture``, so the access-log counts leave it out).
 """
@@ -20,10 +23,11 @@ import time
 
 import localcloud
 
+from benchlib import accesslog
 from benchlib import procs
 
-#: The hold property of ``openstack image store delete`` (engine/lock.py).
-LOCK_PROPERTY = 'osc_image_store_lock'
+#: The tags of the image locks (engine/lock.py), read as admin.
+LOCK_TAGS = f'/metadefs/namespaces/{accesslog.LOCK_NAMESPACE}/tags'
 _IDS_PER_LISTING = 50
 
 
@@ -125,11 +129,19 @@ class Images:
                 images[image['id']] = image
         return images
 
+    def lock_tags(self) -> list[str]:
+        """The names of the image locks now (tags; 404: no namespace)."""
+        response = self.cloud.image_api('GET', LOCK_TAGS, expect=(200, 404))
+        if response.status_code == 404:
+            return []
+        return [tag['name'] for tag in response.json().get('tags') or []]
+
     def check(self, ids: list[str], store: str, kept: str) -> str | None:
         """Check that a run did what it should.
 
         :returns: None when every image left ``store``, kept ``kept`` and
-            carries no hold property; else what went wrong.
+            no image lock (tag of the lock namespace) is left, of these
+            images or any other; else what went wrong.
         """
         images = self.read(ids)
         missing = [i for i in ids if i not in images]
@@ -137,9 +149,11 @@ class Images:
                   for i, im in images.items()}
         still = [i for i in stores if store in stores[i]]
         lost = [i for i in stores if kept not in stores[i]]
-        locked = [i for i, im in images.items() if LOCK_PROPERTY in im]
-        if not (missing or still or lost or locked):
+        tags = self.lock_tags()
+        ours = set(tags) & set(ids)
+        if not (missing or still or lost or tags):
             return None
         return (f'{len(missing)} image(s) gone, {len(still)} still in '
                 f'{store}, {len(lost)} without their {kept} copy, '
-                f'{len(locked)} with a hold')
+                f'{len(tags)} lock tag(s) left ({len(ours)} of these '
+                'images)')

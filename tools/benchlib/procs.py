@@ -17,6 +17,7 @@ import importlib.util
 import os
 import pathlib
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,16 +46,20 @@ def elapsed() -> float:
     return time.monotonic() - _T0
 
 
-def child_env(cloud: localcloud.LocalCloud) -> dict:
+def child_env(cloud: localcloud.LocalCloud,
+              image_endpoint: str | None = None) -> dict:
     """The environment of the CLI subprocesses.
 
-    The cloud's client variables (admin); bytecode caching on, as for an
-    installed package (tox sets PYTHONDONTWRITEBYTECODE, and every start
-    would then compile the sources).
+    The cloud's client variables (admin; with ``image_endpoint``, the
+    image API is sent there, e.g. to a :class:`localcloud.FaultProxy`);
+    bytecode caching on, as for an installed package (tox sets
+    PYTHONDONTWRITEBYTECODE, and every start would then compile the
+    sources).
     """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith('OS_') and k != 'PYTHONDONTWRITEBYTECODE'}
-    env.update(cloud.env())
+    env.update(cloud.env(localcloud.ADMIN_CLOUD,
+                         image_endpoint=image_endpoint))
     return env
 
 
@@ -102,6 +107,12 @@ def machine_busy() -> float:
     return (sum(fields) - fields[3] - fields[4]) / _TICK
 
 
+def own_cpu() -> float:
+    """CPU-seconds of this process (every thread: the fault proxy's)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def process_cpu(pids: ty.Iterable[int]) -> dict[int, float]:
     """CPU-seconds (user + system) of each live pid."""
     used = {}
@@ -119,26 +130,31 @@ class ServerCPU:
     """CPU-seconds of the cloud's servers, and of the machine, over a run.
 
     From :meth:`localcloud.LocalCloud.server_pids` (the gunicorn process
-    groups of Keystone and Glance, PostgreSQL's postmaster and backends).
-    A process that exits during the run is not counted: lower bounds.
+    groups of Keystone and Glance, master and workers: ``utime + stime``
+    of ``/proc/<pid>/stat``; PostgreSQL's postmaster and backends).  A
+    process that exits during the run is not counted: lower bounds.
     """
 
     def __init__(self, cloud: localcloud.LocalCloud):
         self.cloud = cloud
         self.before: dict[str, dict[int, float]] = {}
         self.busy = 0.0
+        self.own = 0.0
 
     def mark(self) -> None:
         self.before = {name: process_cpu(pids) for name, pids
                        in self.cloud.server_pids().items()}
         self.busy = machine_busy()
+        self.own = own_cpu()
 
     def read(self, cli_cpu: float) -> dict[str, float]:
         """CPU-seconds by server since :meth:`mark`.
 
-        Also ``servers`` (their sum) and ``others``: the rest of the
-        machine's busy time once the servers and ``cli_cpu`` are taken
-        out (work that is not the benchmark's).
+        Keys: each server (``keystone``, ``glance``, ``postgres``...),
+        ``servers`` (their sum), ``bench`` (this process: the fault
+        proxy, when one runs) and ``others``: the rest of the machine's
+        busy time once the servers, this process and ``cli_cpu`` are
+        taken out (work that is not the benchmark's).
         """
         busy = machine_busy() - self.busy
         used: dict[str, float] = {}
@@ -147,7 +163,9 @@ class ServerCPU:
             used[name] = sum(t - before.get(pid, 0.0)
                              for pid, t in process_cpu(pids).items())
         used['servers'] = sum(used.values())
-        used['others'] = max(0.0, busy - used['servers'] - cli_cpu)
+        used['bench'] = own_cpu() - self.own
+        used['others'] = max(0.0, busy - used['servers'] - used['bench']
+                             - cli_cpu)
         return used
 
 
