@@ -40,6 +40,7 @@ def _image_id(value: str) -> str:
 
 
 class ListLock(command.Lister):
+    get_epilog = args.epilog
     _description = _(
         'List the images that runs of "openstack image store delete" have '
         'locked: tags of the metadata definitions namespace %s (admin only '
@@ -71,6 +72,7 @@ class ListLock(command.Lister):
 
 
 class DeleteLock(command.Command):
+    get_epilog = args.epilog
     _description = _(
         'Clear the locks of images (tags of the metadata definitions '
         'namespace %s) left by runs of "openstack image store delete" that '

@@ -95,6 +95,7 @@ image_name_or_id = args.image_name_or_id
 
 
 class ListStore(command.Lister):
+    get_epilog = args.epilog
     _description = _(
         'List the stores (backends) of the Images API '
         '(GET /v2/info/stores). With --image, also say which stores hold '
@@ -150,6 +151,7 @@ class ListStore(command.Lister):
 
 
 class DeleteImageFromStore(command.Lister):
+    get_epilog = args.epilog
     _description = _(
         'Remove the data of image(s) from one store, keeping the copies in '
         'the other stores (DELETE /v2/stores/<store>/<image>). Never '
