@@ -82,8 +82,8 @@ class Taken:
     """What :meth:`ImageLocks.take` got.
 
     :ivar locked: IDs of the images locked by this call.
-    :ivar busy: ``{image_id: tag or None}`` of the images another run has
-        locked (to wait for).
+    :ivar busy: ``{image_id: None}`` of the images another run has locked
+        (to wait for).
     :ivar unsure: ``{image_id: error}`` of the images whose lock request
         got no answer: Glance may create the lock later, so this run
         neither uses nor retries it.

@@ -78,6 +78,7 @@ class Steps:
     halted: str | None
     kept_locks: list[str]
     unreleased: list[str]
+    lock_unsure: list[str]
     stores: dict[str, resources.Store]
     target: resources.Store | None
     not_started: bool
@@ -177,9 +178,14 @@ class Steps:
                 '"openstack image store list --image %s".'
                 % (image_id, lock_mod.NAMESPACE, image_id))
             try:
-                self.locks.take([image_id])  # keep others away again
+                taken = self.locks.take([image_id])  # keep others away again
             except lock_mod.LockError:
                 pass
+            else:
+                if taken.unsure:
+                    self.lock_unsure.append(image_id)
+                    lost += (' Locking it again got no answer (%s): a lock '
+                             'may appear for it.' % taken.unsure[image_id])
             if verdict.result in (None, results.UNVERIFIED,
                                   results.UNKNOWN):
                 item.verdict = dataclasses.replace(

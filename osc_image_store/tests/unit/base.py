@@ -106,6 +106,8 @@ class LockTags:
     Emulated as Glance 33 answers it (tags unique per namespace):
 
     * ``POST /v2/metadefs/namespaces``: 201, or 409 when it exists;
+    * ``GET /v2/metadefs/namespaces/{ns}``: the namespace (private and
+      unprotected unless :attr:`namespace` says otherwise), or 404;
     * ``POST .../tags`` with ``X-Openstack-Append: True``: 201 creating
       every tag of the body in one transaction, or 409 and none created
       when one exists (or is named twice); without that header, every
@@ -117,7 +119,8 @@ class LockTags:
 
     :ivar tags: ``{name: created_at}`` of the tags that exist now.
     :ivar exists: whether the namespace exists.
-    :ivar namespace: the body of the namespace create, once made.
+    :ivar namespace: the body of the namespace create, once made; a test
+        sets it (e.g. ``{'visibility': 'public'}``) for the namespace read.
     :ivar before: None, or called with ``(method, name)`` (name None for
         the namespace and the tag list) before each request is answered:
         a test changes the state there (another run locks or unlocks).
@@ -529,11 +532,19 @@ class EngineCase(TestCase):
         self.iid = self.body['id']
 
 
-def removal(image_id, store='cheap'):
-    """What the engine sends to remove one image, after the store list."""
-    return [lock_one(image_id), listing_of(image_id),
-            store_delete(image_id, store), listing_of(image_id),
-            read_byte(image_id), unlock(image_id)]
+def removal(image_id, store='cheap', first=True):
+    """What the engine sends to remove one image, after the store list.
+
+    The lock, the read, the DELETE, the read-back, one listing of the
+    locks (was the lock held throughout?), the one-byte proof, the unlock.
+
+    :param first: the run's first lock: the lock namespace is read before
+        it (once per run).
+    """
+    return ([READ_NAMESPACE] if first else []) + [
+        lock_one(image_id), listing_of(image_id),
+        store_delete(image_id, store), listing_of(image_id), LIST_LOCKS,
+        read_byte(image_id), unlock(image_id)]
 
 
 #: describe() strings of the requests the engine sends.

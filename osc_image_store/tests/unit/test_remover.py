@@ -43,12 +43,14 @@ def chunk_of(*image_ids):
     """One chunk's requests, one request in flight at a time.
 
     With ``parallel=1``: the images locked (one request), the pre-read,
-    the DELETEs in order, the read-back, the one-byte proofs in order,
-    and the images unlocked in order.
+    the DELETEs in order, the read-back, one listing of the locks (were
+    they held throughout?), the one-byte proofs in order, and the images
+    unlocked in order.  The run's first chunk has the read of the lock
+    namespace before it.
     """
     return ([lock(*image_ids), base.listing_of(*image_ids)]
             + [base.store_delete(i) for i in image_ids]
-            + [base.listing_of(*image_ids)]
+            + [base.listing_of(*image_ids), base.LIST_LOCKS]
             + [base.read_byte(i) for i in image_ids]
             + [base.unlock(i) for i in image_ids])
 
@@ -91,16 +93,19 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine([self.iid])
         self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
                                   ('archive', 'fast'), None)], rows)
-        # The lock (one tag) before the read the DELETE rests on, the
-        # unlock after the read-back and the proof: nothing else.
+        # The lock namespace read (once per run), the lock (one tag)
+        # before the read the DELETE rests on, the read-back, the locks
+        # listed (still held?), the proof, the unlock: nothing else.
         self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
         self.assertEqual([
             base.STORES,
+            'GET /v2/metadefs/namespaces/osc-image-store-locks',
             'POST /v2/metadefs/namespaces/osc-image-store-locks/tags/'
             + self.iid,
             'GET /v2/images?id=in:%s&limit=1&os_hidden=False' % self.iid,
             'DELETE /v2/stores/cheap/' + self.iid,
             'GET /v2/images?id=in:%s&limit=1&os_hidden=False' % self.iid,
+            'GET /v2/metadefs/namespaces/osc-image-store-locks/tags',
             'GET /v2/images/%s/file' % self.iid,
             'DELETE /v2/metadefs/namespaces/osc-image-store-locks/tags/'
             + self.iid], self.sent())
@@ -118,9 +123,10 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         # before every DELETE is answered, no unlock before every proof.
         # Two requests in flight: within a step, either order.
         self.assertSteps(
-            [base.STORES, base.lock_many(*both), base.listing_of(*both),
-             {base.store_delete(i) for i in both},
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(*both),
              base.listing_of(*both),
+             {base.store_delete(i) for i in both},
+             base.listing_of(*both), base.LIST_LOCKS,
              {base.read_byte(i) for i in both},
              {base.unlock(i) for i in both}], self.sent())
         self.assertNoLocks()
@@ -135,12 +141,13 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                          [(r.image_id, r.result) for r in rows])
         # Two chunks (20 by default, then 4), each: one request locks all
         # its images, one listing reads them (and one reads them back),
-        # the DELETEs and proofs go in input order, then one unlock per
-        # image.  No per-image read, no PATCH, no PUT.
+        # one lists the locks, the DELETEs and proofs go in input order,
+        # then one unlock per image.  The lock namespace is read once.  No
+        # per-image read, no PATCH, no PUT.
         self.assertEqual(
-            [base.STORES] + chunk_of(*every[:20]) + chunk_of(*every[20:]),
-            self.sent())
-        self.assertEqual(1 + 2 * 3 + 24 * 3, len(self.sent()))
+            [base.STORES, base.READ_NAMESPACE] + chunk_of(*every[:20])
+            + chunk_of(*every[20:]), self.sent())
+        self.assertEqual(2 + 2 * 4 + 24 * 3, len(self.sent()))
         self.assertNoLocks()
 
     def test_chunk_of_twenty_four_in_parallel(self):
@@ -151,11 +158,11 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine(every, parallel=4)
         self.assertEqual(every, [r.image_id for r in rows])
         self.assertEqual({'removed'}, {r.result for r in rows})
-        steps = [base.STORES]
+        steps = [base.STORES, base.READ_NAMESPACE]
         for part in (every[:20], every[20:]):
             steps += [base.lock_many(*part), base.listing_of(*part),
                       {base.store_delete(i) for i in part},
-                      base.listing_of(*part),
+                      base.listing_of(*part), base.LIST_LOCKS,
                       {base.read_byte(i) for i in part},
                       {base.unlock(i) for i in part}]
         self.assertSteps(steps, self.sent())
@@ -174,9 +181,10 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         # Each chunk locked, done (read back, proven) and unlocked before
         # the next is locked: at most 20 images are locked at once.
         self.assertSteps(
-            [base.STORES, base.lock_many(*first), base.listing_of(*first),
-             {base.store_delete(i) for i in first},
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(*first),
              base.listing_of(*first),
+             {base.store_delete(i) for i in first},
+             base.listing_of(*first), base.LIST_LOCKS,
              {base.read_byte(i) for i in first},
              {base.unlock(i) for i in first}] + chunk_of(last),
             self.sent())
@@ -197,7 +205,8 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                          [(r.result, r.remaining_stores) for r in rows])
         # One lock per image, each released before the next chunk.
         self.assertEqual(
-            [base.STORES] + chunk_of(self.iid) + chunk_of(other['id']),
+            [base.STORES, base.READ_NAMESPACE] + chunk_of(self.iid)
+            + chunk_of(other['id']),
             self.sent())
         self.assertNoLocks()
 
@@ -217,11 +226,12 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.assertEqual(['removed'] * 3, [r.result for r in rows])
         self.assertEqual(1, again.call_count)
         self.assertEqual(
-            [base.STORES, base.lock_many(a, b, c),
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(a, b, c),
              base.listing_of(a, b, c), base.store_delete(a),
              base.listing_of(b, c), base.store_delete(b),
              base.store_delete(c), base.listing_of(a, b, c),
-             base.read_byte(a), base.read_byte(b), base.read_byte(c),
+             base.LIST_LOCKS, base.read_byte(a), base.read_byte(b),
+             base.read_byte(c),
              base.unlock(a), base.unlock(b), base.unlock(c)], self.sent())
 
     def test_slow_deletes_in_a_chunk_of_twenty_four(self):
@@ -239,11 +249,12 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine(every, parallel=1, chunk_size=24)
         self.assertEqual(['removed'] * 24, [r.result for r in rows])
         self.assertEqual(
-            [base.STORES, base.lock_many(*every), base.listing_of(*every)]
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(*every),
+             base.listing_of(*every)]
             + [base.store_delete(i) for i in every[:15]]
             + [base.listing_of(*every[15:])]
             + [base.store_delete(i) for i in every[15:]]
-            + [base.listing_of(*every)]
+            + [base.listing_of(*every), base.LIST_LOCKS]
             + [base.read_byte(i) for i in every]
             + [base.unlock(i) for i in every], self.sent())
 
@@ -255,10 +266,11 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         rows = self.run_engine([self.iid], fresh_for=0)
         self.assertEqual('removed', rows[0].result)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
              base.listing_of(self.iid), base.listing_of(self.iid),
              base.store_delete(self.iid), base.listing_of(self.iid),
-             base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
+             base.LIST_LOCKS, base.read_byte(self.iid),
+             base.unlock(self.iid)], self.sent())
 
     def test_read_again_refuses_the_second_image(self):
         # The re-read shows that the second image's other copies are gone
@@ -280,9 +292,10 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                          [(r.image_id, r.result) for r in rows])
         self.assertIn('holds the only copy of image %s' % b, rows[1].reason)
         self.assertEqual(
-            [base.STORES, base.lock_many(a, b), base.listing_of(a, b),
-             base.store_delete(a), base.listing_of(b), base.listing_of(a),
-             base.read_byte(a), base.unlock(a), base.unlock(b)],
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(a, b),
+             base.listing_of(a, b), base.store_delete(a), base.listing_of(b),
+             base.listing_of(a), base.LIST_LOCKS, base.read_byte(a),
+             base.unlock(a), base.unlock(b)],
             self.sent())
         self.assertNoLocks()
 
@@ -298,8 +311,8 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         self.assertEqual([], list(engine.run([self.iid])))
         self.assertTrue(engine.not_started)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.unlock(self.iid)], self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.unlock(self.iid)], self.sent())
         self.assertNoLocks()
 
     def test_stop_between_two_deletes_of_a_chunk(self):
@@ -325,9 +338,10 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
                          [(r.image_id, r.result) for r in rows])
         self.assertTrue(engine.not_started)
         self.assertEqual(
-            [base.STORES, base.lock_many(a, b), base.listing_of(a, b),
-             base.store_delete(a), base.listing_of(a), base.read_byte(a),
-             base.unlock(a), base.unlock(b)], self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(a, b),
+             base.listing_of(a, b), base.store_delete(a), base.listing_of(a),
+             base.LIST_LOCKS, base.read_byte(a), base.unlock(a),
+             base.unlock(b)], self.sent())
         self.assertNoLocks()
 
     def test_stop_between_chunks(self):
@@ -340,7 +354,8 @@ class TestRequestPattern(StepsMixin, base.EngineCase):
         stop.set()
         self.assertEqual([], list(rows))
         self.assertTrue(engine.not_started)
-        self.assertEqual([base.STORES] + chunk_of(self.iid), self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE]
+                         + chunk_of(self.iid), self.sent())
         self.assertNoLocks()
 
 
@@ -356,8 +371,8 @@ class TestSelection(StepsMixin, base.EngineCase):
         # The name is resolved to an ID first (no state is decided on
         # it), then the lock is taken and the image read.
         self.assertEqual(
-            [base.STORES, 'GET /v2/images?name=eq:cirros&os_hidden=False']
-            + chunk_of(self.iid), self.sent())
+            [base.STORES, 'GET /v2/images?name=eq:cirros&os_hidden=False',
+             base.READ_NAMESPACE] + chunk_of(self.iid), self.sent())
 
     def test_same_image_by_id_and_name_once(self):
         self.mock_name('cirros', self.body)
@@ -368,7 +383,8 @@ class TestSelection(StepsMixin, base.EngineCase):
                          [s for s in self.sent()
                           if s.startswith('DELETE /v2/stores/')])
         # One lock; the pre-read and the read-back.
-        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid)],
                          self.lock_requests())
         self.assertEqual(2, self.sent().count(base.listing_of(self.iid)))
 
@@ -388,7 +404,8 @@ class TestSelection(StepsMixin, base.EngineCase):
         rows = self.run_engine(['cirros', self.iid], chunk_size=1)
         self.assertEqual([self.iid], [r.image_id for r in rows])
         self.assertEqual(1, len(self.store_deletes()))
-        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid)],
                          self.lock_requests())
 
     def test_unresolved_names_are_rows(self):
@@ -419,7 +436,8 @@ class TestSelection(StepsMixin, base.EngineCase):
                      'No image with name or ID %s (deleted, or not visible '
                      'to you).' % self.iid)], self.run_engine([self.iid]))
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid),
              base.listing_of(self.iid, hidden=True), base.unlock(self.iid)],
             self.sent())
         self.assertNoLocks()
@@ -431,8 +449,9 @@ class TestSelection(StepsMixin, base.EngineCase):
                                             row.remaining_stores))
         self.assertIn('could not be read', row.reason)
         self.assertIn('nothing was removed', row.reason)
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.listing_of(self.iid), base.unlock(self.iid)],
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.listing_of(self.iid),
+                          base.unlock(self.iid)],
                          self.sent())
 
     def test_unknown_store_before_any_image(self):
@@ -462,9 +481,11 @@ class TestBeforeTheDelete(StepsMixin, base.EngineCase):
         if options.get('dry_run'):
             self.assertEqual([], self.lock_requests())
         else:
-            self.assertEqual([base.STORES, base.lock_one(body['id']),
-                              base.listing_of(body['id'])], sent[:3])
-            self.assertEqual([base.lock_one(body['id']),
+            self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                              base.lock_one(body['id']),
+                              base.listing_of(body['id'])], sent[:4])
+            # No DELETE sent: no listing of the locks either.
+            self.assertEqual([base.READ_NAMESPACE, base.lock_one(body['id']),
                               base.unlock(body['id'])], self.lock_requests())
             self.assertEqual(base.unlock(body['id']), sent[-1])
             self.assertNoLocks()
@@ -514,8 +535,8 @@ class TestBeforeTheDelete(StepsMixin, base.EngineCase):
                           'cheap; it is in: fast.' % self.iid),
                          (row.result, row.remaining_stores, row.reason))
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.unlock(self.iid)], self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.unlock(self.iid)], self.sent())
 
     def test_only_copy(self):
         row = self.decide(base.with_stores(self.body, 'cheap'))
@@ -571,8 +592,9 @@ class TestRefusedOnTheReRead(StepsMixin, base.EngineCase):
         self.assertIn('holds the only copy of image %s' % self.iid,
                       row.reason)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.listing_of(self.iid), base.unlock(self.iid)], self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.listing_of(self.iid),
+             base.unlock(self.iid)], self.sent())
         self.assertNoLocks()
 
     def test_re_read_fails(self):

@@ -59,13 +59,16 @@ class TestCopyTo(base.TestCase):
                      'fast')], rows)
         # One lock for the image, copy included (no second lock request
         # for the removal); the removal pass reads the image again
-        # (pre-read) before its DELETE.
+        # (pre-read) before its DELETE, and lists the locks after its
+        # read-back.
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid)]
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid)]
             + self.copy_requests() + [
                 base.listing_of(self.iid), base.store_delete(self.iid),
-                base.listing_of(self.iid), base.read_byte(self.iid),
-                base.unlock(self.iid)], self.sent())
+                base.listing_of(self.iid), base.LIST_LOCKS,
+                base.read_byte(self.iid), base.unlock(self.iid)],
+            self.sent())
         self.assertEqual([], self.lock_tags.names())
 
     def test_long_copy_keeps_the_lock_without_renewal(self):
@@ -91,14 +94,14 @@ class TestCopyTo(base.TestCase):
         self.assertEqual(['moved'], [r.result for r in rows])
         self.assertGreaterEqual(self.clock.now - start, 1800)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
              base.listing_of(self.iid), base.get_image(self.iid),
              'POST /v2/images/%s/import' % self.iid,
              base.get_image(self.iid),  # still copying
              base.get_image(self.iid), base.read_byte(self.iid),
              base.listing_of(self.iid), base.store_delete(self.iid),
-             base.listing_of(self.iid), base.read_byte(self.iid),
-             base.unlock(self.iid)], self.sent())
+             base.listing_of(self.iid), base.LIST_LOCKS,
+             base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
 
     def test_dry_run_would_move(self):
         other = base.image_body('other')
@@ -134,6 +137,53 @@ class TestCopyTo(base.TestCase):
         self.assertEqual([base.unlock(self.iid)],
                          [s for s in self.sent() if s.startswith('DELETE')])
         self.assertEqual(base.unlock(self.iid), self.sent()[-1])
+        self.assertEqual([], self.lock_tags.names())
+
+    def test_queued_copy_lock_without_answer(self):
+        # max_copies 1: the second sole copy waits unlocked; its job's
+        # lock request gets no answer: nothing is copied or removed, the
+        # request is not sent again, and the run names the image.
+        second = base.image_body('second', stores=('cheap',))
+        sid = second['id']
+        self.mock_move()
+        copied = base.with_stores(self.solo, 'cheap', 'fast')
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(b)} for b in (
+                copied, base.with_stores(copied, 'fast'))])
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:%s,%s'
+            % (self.iid, sid), json=base.listing(self.solo, second))
+        self.lock_tags.fail('POST', sid, base.glance_error(504, 'Gateway '
+                                                           'Timeout'))
+        engine = self.remover(copy_to='fast', max_copies=1)
+        rows = list(engine.run([self.iid, sid]))
+        self.assertEqual(
+            [Removal(self.iid, 'solo', 'cheap', 'moved', ('fast',), None,
+                     'fast'),
+             Removal(sid, 'second', 'cheap', 'failed', None,
+                     'The request that locks image %s got no answer (HTTP '
+                     '504: Gateway Timeout); nothing was copied or removed. '
+                     'If "openstack image store lock list" shows a lock for '
+                     'it, it is this run\'s: clear it with "openstack image '
+                     'store lock delete %s" once no request of this run can '
+                     'still reach Glance.' % (sid, sid))], rows)
+        self.assertEqual([sid], engine.lock_unsure)
+        self.assertEqual([], engine.unreleased)
+        # The copy job's lock request runs on its own thread, alongside
+        # the first image's removal (whose locks listing and unlock may
+        # come first): sent once, and nothing released for it.
+        locks = self.lock_requests()
+        self.assertEqual([base.READ_NAMESPACE, base.lock_many(self.iid, sid),
+                          base.unlock(sid)], locks[:3])
+        self.assertEqual(
+            sorted([base.LIST_LOCKS, base.lock_one(sid),
+                    base.unlock(self.iid)]), sorted(locks[3:]))
+        self.assertNotIn('POST /v2/images/%s/import' % sid, self.sent())
+        self.assertNotIn(base.get_image(sid), self.sent())
+        self.assertEqual([base.store_delete(self.iid)],
+                         [s for s in self.sent()
+                          if s.startswith('DELETE /v2/stores/')])
         self.assertEqual([], self.lock_tags.names())
 
     def test_copy_target_checked_before_any_image(self):

@@ -98,18 +98,20 @@ class TestLockedAroundTheRemoval(LockCase):
         self.assertEqual('removed', self.run_engine([self.iid],
                                                     fresh_for=0)[0].result)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.listing_of(self.iid), base.store_delete(self.iid),
-             base.listing_of(self.iid), base.read_byte(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.listing_of(self.iid),
+             base.store_delete(self.iid), base.listing_of(self.iid),
+             base.LIST_LOCKS, base.read_byte(self.iid),
              base.unlock(self.iid)], self.sent())
 
     def test_namespace_made_on_first_use(self):
         self.lock_tags.exists = False
         self.mock_chunk(self.body)
         self.assertEqual('removed', self.run_engine([self.iid])[0].result)
+        # Its read (404) makes it before the first lock request.
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.CREATE_NAMESPACE]
-            + base.removal(self.iid), self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.CREATE_NAMESPACE]
+            + base.removal(self.iid, first=False), self.sent())
         self.assertEqual('private', self.lock_tags.namespace['visibility'])
 
     def test_dry_run_takes_no_lock(self):
@@ -140,8 +142,10 @@ class TestLockedAroundTheRemoval(LockCase):
         self.assertEqual([self.iid], engine.kept_locks)
         self.assertEqual([], engine.locked_out)
         self.assertEqual(set(), engine.locks.held)
-        self.assertEqual([base.lock_many(self.iid, self.oid),
-                          base.unlock(self.oid)], self.lock_requests())
+        self.assertEqual([base.READ_NAMESPACE,
+                          base.lock_many(self.iid, self.oid),
+                          base.LIST_LOCKS, base.unlock(self.oid)],
+                         self.lock_requests())
 
     def test_kept_lock_keeps_the_next_run_out(self):
         self.mock_listing([self.body], [self.body])
@@ -158,8 +162,10 @@ class TestLockedAroundTheRemoval(LockCase):
                       rows[0].reason)
         self.assertIn('"openstack image store lock delete %s"' % self.iid,
                       rows[0].reason)
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.read_lock(self.iid)], self.sent())
+        # A run of its own: it reads the lock namespace again.
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.read_lock(self.iid)],
+                         self.sent())
         # Cleared (openstack image store lock delete): the image is free.
         lock.clear(self.proxy, self.iid)
         self.assertEqual([], self.lock_tags.names())
@@ -191,11 +197,13 @@ class TestLockedByAnotherRun(LockCase):
         self.assertEqual([(self.iid, 'removed'), (self.oid, 'removed')],
                          [(r.image_id, r.result) for r in rows])
         self.assertEqual(
-            [base.STORES, base.lock_many(self.iid, self.oid),
-             base.LIST_LOCKS, base.lock_one(self.oid)]
-            + base.removal(self.oid)[1:]
+            [base.STORES, base.READ_NAMESPACE,
+             base.lock_many(self.iid, self.oid), base.LIST_LOCKS,
+             base.lock_one(self.oid)]
+            + base.removal(self.oid, first=False)[1:]
             # tried again at once, then about every second
-            + [base.lock_one(self.iid)] * 2 + base.removal(self.iid),
+            + [base.lock_one(self.iid)] * 2
+            + base.removal(self.iid, first=False),
             self.sent())
         self.assertEqual([1.0, 1.0],
                          [round(w, 3) for w in engine.stop.waits])
@@ -238,8 +246,9 @@ class TestLockedByAnotherRun(LockCase):
         rows = list(engine.run([self.iid]))
         self.assertEqual([Removal(self.iid, None, 'cheap', 'failed', None,
                                   locked_out(self.iid, 0))], rows)
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.read_lock(self.iid)], self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.read_lock(self.iid)],
+                         self.sent())
         self.assertEqual([], self.waits)
         self.assertEqual([], engine.stop.waits)
         self.assertEqual([self.iid], engine.locked_out)
@@ -277,10 +286,11 @@ class TestLockedByAnotherRun(LockCase):
                           (tid, 'removed')],
                          [(r.image_id, r.result) for r in rows])
         self.assertEqual(
-            [base.STORES, base.lock_many(self.iid, self.oid, tid),
+            [base.STORES, base.READ_NAMESPACE,
+             base.lock_many(self.iid, self.oid, tid),
              base.LIST_LOCKS, base.lock_many(self.iid, tid),
              base.read_lock(self.oid), base.listing_of(self.iid, tid)],
-            self.sent()[:6])
+            self.sent()[:7])
         self.assertEqual([self.oid], self.lock_tags.names())
 
     def test_ctrl_c_while_waiting_starts_nothing_more(self):
@@ -318,7 +328,8 @@ class TestLockError(LockCase):
         error = self.assertRaises(lock.LockError, list,
                                   engine.run([self.iid]))
         self.assertIn('add_metadef_tag', str(error))
-        self.assertEqual([base.STORES, base.lock_one(self.iid)], self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid)], self.sent())
         self.assertEqual([], self.lock_tags.names())
 
     def test_namespace_not_made_raised(self):
@@ -326,8 +337,36 @@ class TestLockError(LockCase):
         self.http.post(base.NAMESPACES, **base.glance_error(403, 'no'))
         self.assertRaises(lock.LockError, self.run_engine,
                           [self.iid, self.oid])
-        self.assertEqual([base.STORES, base.lock_many(self.iid, self.oid),
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
                           base.CREATE_NAMESPACE], self.sent())
+
+    def test_public_namespace_raised(self):
+        self.lock_tags.namespace = {'visibility': 'public'}
+        error = self.assertRaises(lock.LockError, self.run_engine,
+                                  [self.iid, self.oid])
+        self.assertTrue(str(error).startswith(
+            'The image locks cannot be used: the metadata definitions '
+            'namespace osc-image-store-locks is public'), str(error))
+        self.assertTrue(str(error).endswith(
+            '"openstack image metadef namespace set --private --unprotected '
+            'osc-image-store-locks", then run this command again. Nothing '
+            'was removed.'), str(error))
+        self.assertEqual([base.STORES, base.READ_NAMESPACE], self.sent())
+
+    def test_namespace_read_fails_read_again_with_the_next_chunk(self):
+        third = base.image_body('third')
+        self.mock_chunk(self.body)
+        self.mock_chunk(self.other)
+        self.mock_chunk(third)
+        self.lock_tags.fail('GET', None, base.glance_error(500, 'db down'))
+        rows = self.run_engine([self.iid, self.oid, third['id']],
+                               chunk_size=1)
+        self.assertEqual(['removed'] * 3, [r.result for r in rows])
+        # The failed read is no refusal: the first chunk goes on; the
+        # second chunk's lock reads the namespace again, the third's not.
+        self.assertEqual(
+            [base.STORES] + base.removal(self.iid) + base.removal(self.oid)
+            + base.removal(third['id'], first=False), self.sent())
 
     def test_later_chunk_halts_the_run(self):
         third = base.image_body('third')
@@ -342,6 +381,82 @@ class TestLockError(LockCase):
         self.assertTrue(engine.not_started)
         self.assertEqual([base.store_delete(self.iid)], self.store_deletes())
         self.assertEqual([], self.lock_tags.names())
+
+
+def unsure(image_id, error):
+    """The reason of an image whose lock request got no answer."""
+    return (
+        'The request that locks image %s got no answer (%s); nothing was '
+        'removed. Glance may still make that lock: if "openstack image store '
+        'lock list" shows it, it is this run\'s; clear it with "openstack '
+        'image store lock delete %s" once no request of this run can still '
+        'reach Glance, and run this command again.'
+        % (image_id, error, image_id))
+
+
+class TestLockWithoutAnswer(LockCase):
+    """A lock request without an answer: never sent again, never used."""
+
+    def test_append_without_answer(self):
+        # A second append (never sent) would be refused: a retry ends the
+        # run instead of looping.
+        self.http.post(base.TAGS, [base.glance_error(500, 'db down'),
+                                   base.glance_error(403, 'sent again')])
+        engine = self.engine()
+        rows = list(engine.run([self.iid, self.oid]))
+        self.assertEqual(
+            [Removal(self.iid, None, 'cheap', 'failed', None,
+                     unsure(self.iid, 'HTTP 500: db down')),
+             Removal(self.oid, None, 'cheap', 'failed', None,
+                     unsure(self.oid, 'HTTP 500: db down'))], rows)
+        # Nothing read, removed, retried or waited for.
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_many(self.iid, self.oid)], self.sent())
+        self.assertEqual([self.iid, self.oid], engine.lock_unsure)
+        self.assertEqual([], engine.stop.waits)
+        self.assertEqual([], self.waits)
+        self.assertEqual([], engine.locked_out)
+        self.assertEqual([], engine.kept_locks)
+        self.assertEqual([], engine.unreleased)
+
+    def test_single_lock_timeout_name_kept(self):
+        self.mock_name('cirros', self.body)
+        self.lock_tags.fail('POST', self.iid, ks_exc.ConnectTimeout,
+                            base.glance_error(403, 'sent again'))
+        engine = self.engine()
+        rows = list(engine.run(['cirros']))
+        self.assertEqual(
+            [Removal(self.iid, 'cirros', 'cheap', 'failed', None,
+                     unsure(self.iid, 'Timed out connecting to service.'))],
+            rows)
+        self.assertEqual(1, self.tries(self.iid))
+        self.assertEqual([self.iid], engine.lock_unsure)
+        self.assertNotIn(base.listing_of(self.iid), self.sent())
+
+    def test_waited_image_whose_next_try_gets_no_answer(self):
+        # Locked by another run; the other image is removed meanwhile;
+        # the next try gets no answer: the image stops waiting at once.
+        self.lock_tags.add(self.iid)
+        self.mock_chunk(self.other)
+        self.lock_tags.fail('POST', self.iid, base.glance_error(503, 'busy'),
+                            base.glance_error(403, 'sent again'))
+        engine = self.engine()
+        rows = list(engine.run([self.iid, self.oid]))
+        self.assertEqual(
+            [Removal(self.iid, None, 'cheap', 'failed', None,
+                     unsure(self.iid, 'HTTP 503: busy')),
+             Removal(self.oid, 'other', 'cheap', 'removed',
+                     ('archive', 'fast'), None)], rows)
+        self.assertEqual(
+            [base.STORES, base.READ_NAMESPACE,
+             base.lock_many(self.iid, self.oid), base.LIST_LOCKS,
+             base.lock_one(self.oid)]
+            + base.removal(self.oid, first=False)[1:]
+            + [base.lock_one(self.iid)], self.sent())
+        self.assertEqual([self.iid], engine.lock_unsure)
+        self.assertEqual([], engine.locked_out)
+        self.assertEqual([], engine.stop.waits)
+        self.assertEqual([self.iid], self.lock_tags.names())  # the other's
 
 
 class TestInterrupted(LockCase):
@@ -393,7 +508,8 @@ class TestInterrupted(LockCase):
         self.assertEqual([self.iid], self.lock_tags.names())
         self.assertEqual([self.iid], engine.kept_locks)
         self.assertEqual(set(), engine.locks.held)
-        self.assertEqual([base.lock_many(self.iid, self.oid),
+        self.assertEqual([base.READ_NAMESPACE,
+                          base.lock_many(self.iid, self.oid),
                           base.unlock(self.oid)], self.lock_requests())
         self.assertEqual([base.store_delete(self.iid)], self.store_deletes())
 
@@ -539,8 +655,12 @@ class TestCopyLocked(LockCase):
         self.assertIn(fid, during[fid])
         self.assertIn(sid, during[sid])
         locks = self.lock_requests()
-        self.assertEqual([base.lock_many(fid, sid), base.unlock(sid),
-                          base.lock_one(sid)], locks[:3])
+        self.assertEqual([base.READ_NAMESPACE, base.lock_many(fid, sid),
+                          base.unlock(sid)], locks[:3])
+        # The second copy's lock runs on its own thread, alongside the
+        # first image's removal (whose locks listing and unlock may come
+        # first).
+        self.assertEqual(1, locks.count(base.lock_one(sid)))
         sent = self.sent()
         self.assertLess(sent.index(base.lock_one(sid)),
                         sent.index('GET /v2/images/%s' % sid))
@@ -556,6 +676,6 @@ class TestCopyLocked(LockCase):
                        status_code=202, json={})
         rows = self.run_engine([sid], copy_to='fast')
         self.assertEqual(['failed'], [r.result for r in rows])
-        self.assertEqual([base.lock_one(sid), base.unlock(sid)],
-                         self.lock_requests())
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(sid),
+                          base.unlock(sid)], self.lock_requests())
         self.assertEqual(base.unlock(sid), self.sent()[-1])

@@ -62,12 +62,18 @@ class TestAfterTheDelete(base.EngineCase):
                       **base.glance_error(500, 'db down'))
 
     def assert_unlocked(self):
-        """The lock was taken before the read and released at the end."""
+        """The lock was taken before the read and released at the end.
+
+        The lock namespace is read before the lock; the locks are listed
+        once after the read-back (was the lock held throughout?).
+        """
         sent = self.sent()
-        self.assertEqual(base.lock_one(self.iid), sent[1])
-        self.assertEqual(base.listing_of(self.iid), sent[2])
+        self.assertEqual(base.READ_NAMESPACE, sent[1])
+        self.assertEqual(base.lock_one(self.iid), sent[2])
+        self.assertEqual(base.listing_of(self.iid), sent[3])
         self.assertEqual(base.unlock(self.iid), sent[-1])
-        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid)],
                          self.lock_requests())
         self.assertEqual([], self.lock_tags.names())
         self.assertEqual([], self.engine.kept_locks)
@@ -78,7 +84,8 @@ class TestAfterTheDelete(base.EngineCase):
         Glance may still carry the DELETE out, or the image may list a
         copy without data: no run may remove another copy meanwhile.
         """
-        self.assertEqual([base.lock_one(self.iid)], self.lock_requests())
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS], self.lock_requests())
         self.assertEqual([self.iid], self.lock_tags.names())
         self.assertEqual([self.iid], self.engine.kept_locks)
         self.assertEqual(set(), self.engine.locks.held)
@@ -138,9 +145,10 @@ class TestAfterTheDelete(base.EngineCase):
         self.assertEqual(('removed', ('fast',)),
                          (row.result, row.remaining_stores))
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
-             base.get_image(self.iid), base.read_byte(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.get_image(self.iid),
+             base.LIST_LOCKS, base.read_byte(self.iid),
              base.unlock(self.iid)], self.sent())
         self.assert_unlocked()
 
@@ -161,11 +169,12 @@ class TestAfterTheDelete(base.EngineCase):
         self.mock_file(self.iid)
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('fast',), None), self.row())
-        # One lock over both rounds.
+        # One lock over both rounds; the locks listed once, after them.
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS,
              base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
         self.assert_unlocked()
 
@@ -209,8 +218,9 @@ class TestAfterTheDelete(base.EngineCase):
         # The data may be lost: no run may remove another copy.
         self.assert_kept(row)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS,
              base.read_byte(self.iid)], self.sent())
 
     def test_no_store_left_after_the_removal(self):
@@ -266,9 +276,9 @@ class TestAfterTheDelete(base.EngineCase):
         # the last real copy: the lock stays.
         self.assert_kept(row)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid)],
-            self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS], self.sent())
 
     def test_import_started_meanwhile(self):
         self.glance(after=('fast',), proof=None,
@@ -307,18 +317,19 @@ class TestAfterTheDelete(base.EngineCase):
                                  ('archive', 'cheap', 'fast'))
         self.assertIn('No answer from the Images API', row.reason)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid)],
-            self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS], self.sent())
 
     def test_dropped_connection_and_read_back_fails(self):
         self.image_read_fails()
         self.check_unknown(ks_exc.ConnectFailure,
                            base.glance_error(500, 'db down'), None)
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid),
-             base.get_image(self.iid)], self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.get_image(self.iid),
+             base.LIST_LOCKS], self.sent())
 
     def test_503_and_still_listed(self):
         row = self.check_unknown(base.glance_error(503, 'busy'),
@@ -334,23 +345,69 @@ class TestAfterTheDelete(base.EngineCase):
 
     # -- the unlock itself fails -------------------------------------------
 
-    def test_unlock_fails_is_said(self):
+    def test_unlock_without_answer_lock_still_there_is_in_doubt(self):
         self.glance()
         self.lock_tags.fail('DELETE', self.iid,
                             base.glance_error(500, 'db down'))
         row = self.row()
         self.assertEqual(('removed', ('archive', 'fast')),
                          (row.result, row.remaining_stores))
-        self.assertIn('Its lock could not be removed (', row.reason)
-        self.assertIn('db down', row.reason)
-        self.assertTrue(row.reason.endswith(
-            'runs of this command refuse the image until "openstack image '
-            'store lock delete %s" is run.' % self.iid), row.reason)
-        # Sent once: by a second DELETE the name may be another run's lock.
-        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
-                         self.lock_requests())
+        self.assertEqual(
+            'The release of its lock got no answer (HTTP 500: db down) and '
+            'the lock is still there: that release may still reach Glance '
+            'later. Until then runs of this command refuse the image; clear '
+            'the lock with "openstack image store lock delete %s" only once '
+            'no request of this run can still arrive.' % self.iid,
+            row.reason)
+        # Sent once, then the tag read: by a second DELETE the name may be
+        # another run's lock.
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid),
+                          base.read_lock(self.iid)], self.lock_requests())
         self.assertEqual([self.iid], self.lock_tags.names())
         self.assertEqual(set(), self.engine.locks.held)
+        self.assertEqual([self.iid], self.engine.unreleased)
+        self.assertEqual([], self.engine.kept_locks)
+
+    def test_unlock_refused_is_definite(self):
+        self.glance()
+        self.lock_tags.fail('DELETE', self.iid, base.glance_error(
+            403, 'You are not authorized to complete delete_metadef_tag '
+            'action.'))
+        row = self.row()
+        self.assertEqual(('removed', ('archive', 'fast')),
+                         (row.result, row.remaining_stores))
+        self.assertEqual(
+            'Its lock could not be removed (HTTP 403: You are not authorized '
+            'to complete delete_metadef_tag action.): runs of this command '
+            'refuse the image until "openstack image store lock delete %s" '
+            'is run.' % self.iid, row.reason)
+        # A refusal is an answer: no read of the tag.
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid)],
+                         self.lock_requests())
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual([self.iid], self.engine.unreleased)
+
+    def test_unlock_without_answer_but_carried_out_is_released(self):
+        # Glance deleted the tag, and its answer was lost: the tag read
+        # (404) says the lock is gone; nothing to say in the row.
+        self.glance()
+
+        def carried_out(method, name):
+            if method == 'DELETE':
+                self.lock_tags.tags.pop(name, None)
+
+        self.lock_tags.before = carried_out
+        self.lock_tags.fail('DELETE', self.iid,
+                            base.glance_error(502, 'Bad Gateway'))
+        self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                 ('archive', 'fast'), None), self.row())
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid),
+                          base.read_lock(self.iid)], self.lock_requests())
+        self.assertEqual([], self.lock_tags.names())
+        self.assertEqual([], self.engine.unreleased)
 
     def test_unlock_of_a_lock_cleared_meanwhile(self):
         # An operator cleared the lock during the run: 404 is fine.
@@ -359,5 +416,185 @@ class TestAfterTheDelete(base.EngineCase):
             method == 'DELETE' and self.lock_tags.tags.pop(name, None))
         self.assertEqual(Removal(self.iid, 'cirros', 'cheap', 'removed',
                                  ('archive', 'fast'), None), self.row())
-        self.assertEqual([base.lock_one(self.iid), base.unlock(self.iid)],
+        self.assertEqual([base.READ_NAMESPACE, base.lock_one(self.iid),
+                          base.LIST_LOCKS, base.unlock(self.iid)],
                          self.lock_requests())
+        self.assertEqual([], self.engine.unreleased)
+
+
+#: The note of a row whose lock vanished while the run held it (% ID).
+LOST = ('Its lock (tag %s of metadata definitions namespace '
+        'osc-image-store-locks) was removed while this run held it (cleared '
+        'by hand, or the namespace was deleted): another run may have '
+        'removed another copy at the same time; check where its data is '
+        'with "openstack image store list --image %s".')
+
+
+def lost(image_id):
+    return LOST % (image_id, image_id)
+
+
+class TestLockHeldThroughout(base.EngineCase):
+    """Were the sent images locked throughout?
+
+    After the read-back, one listing of the locks: a sent image whose lock
+    is gone is unverified, and locked again.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.other = base.image_body('other')
+        self.oid = self.other['id']
+
+    def clear_during_delete(self, image_id, delete=204, exists=True):
+        """The image's lock is cleared by hand while its DELETE is out.
+
+        :param exists: False: the whole namespace is deleted instead.
+        """
+        def answer(request, context):
+            self.lock_tags.tags.pop(image_id, None)
+            if not exists:
+                self.lock_tags.exists, self.lock_tags.tags = False, {}
+            if isinstance(delete, type):
+                raise delete()
+            context.status_code = delete
+            return ''
+
+        self.http.delete('%s/stores/cheap/%s' % (base.V2, image_id),
+                         text=answer)
+
+    def test_cleared_while_held_is_unverified_and_locked_again(self):
+        self.mock_chunk(self.body)
+        self.clear_during_delete(self.iid)
+        engine = self.remover()
+        rows = list(engine.run([self.iid]))
+        self.assertEqual(
+            [Removal(self.iid, 'cirros', 'cheap', 'unverified',
+                     ('archive', 'fast'), lost(self.iid) + kept(self.iid))],
+            rows)
+        # The listing shows the lock gone: no data proof, the image is
+        # locked again (another run may be at it) and that lock stays.
+        self.assertEqual(
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS,
+             base.lock_one(self.iid)], self.sent())
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual([self.iid], engine.kept_locks)
+        self.assertEqual(set(), engine.locks.held)
+        self.assertEqual([], engine.unreleased)
+
+    def test_cleared_and_taken_by_another_run(self):
+        # Another run locks it before this one can again: the row says
+        # what happened; that run's lock is left alone.
+        self.mock_chunk(self.body)
+        self.clear_during_delete(self.iid)
+
+        def other_run(method, name):
+            if method == 'POST' and self.sent().count(
+                    base.lock_one(self.iid)) == 2:
+                self.lock_tags.add(self.iid)
+
+        self.lock_tags.before = other_run
+        engine = self.remover()
+        rows = list(engine.run([self.iid]))
+        self.assertEqual(
+            [Removal(self.iid, 'cirros', 'cheap', 'unverified',
+                     ('archive', 'fast'), lost(self.iid))], rows)
+        self.assertEqual(
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid), base.LIST_LOCKS,
+             base.lock_one(self.iid)], self.sent())
+        self.assertEqual([], engine.kept_locks)
+        self.assertEqual({self.iid: base.OTHER_SINCE}, self.lock_tags.tags)
+
+    def test_namespace_deleted_while_held(self):
+        self.mock_chunk(self.body)
+        self.clear_during_delete(self.iid, exists=False)
+        engine = self.remover()
+        row = list(engine.run([self.iid]))[0]
+        self.assertEqual(('unverified', lost(self.iid) + kept(self.iid)),
+                         (row.result, row.reason))
+        # The listing answers 404 (no lock at all); the lock is taken
+        # again in a namespace made again.
+        self.assertEqual(
+            [base.LIST_LOCKS, base.lock_one(self.iid),
+             base.CREATE_NAMESPACE, base.lock_one(self.iid)],
+            self.lock_requests()[2:])
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual([self.iid], engine.kept_locks)
+
+    def test_cleared_after_an_unknown_outcome_stays_unknown(self):
+        self.http.get(
+            base.V2 + '/images?os_hidden=false&id=in:' + self.iid,
+            [{'json': base.listing(b)} for b in (self.body, self.body)])
+        self.clear_during_delete(self.iid, ks_exc.ConnectTimeout)
+        engine = self.remover()
+        row = list(engine.run([self.iid]))[0]
+        self.assertEqual('unknown', row.result)
+        self.assertIn('No answer from the Images API', row.reason)
+        self.assertTrue(row.reason.endswith(
+            ' ' + lost(self.iid) + kept(self.iid)), row.reason)
+        self.assertEqual([base.LIST_LOCKS, base.lock_one(self.iid)],
+                         self.lock_requests()[2:])
+        self.assertEqual([self.iid], self.lock_tags.names())
+
+    def test_one_cleared_in_a_chunk_of_two(self):
+        # One listing for the chunk; only the image whose lock is gone is
+        # unverified; the other is proven and unlocked as before.
+        self.mock_chunk(self.body, self.other)
+        self.clear_during_delete(self.oid)
+        engine = self.remover(parallel=1)
+        rows = list(engine.run([self.iid, self.oid]))
+        self.assertEqual(
+            [Removal(self.iid, 'cirros', 'cheap', 'removed',
+                     ('archive', 'fast'), None),
+             Removal(self.oid, 'other', 'cheap', 'unverified',
+                     ('archive', 'fast'), lost(self.oid) + kept(self.oid))],
+            rows)
+        both = (self.iid, self.oid)
+        self.assertEqual(
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(*both),
+             base.listing_of(*both), base.store_delete(self.iid),
+             base.store_delete(self.oid), base.listing_of(*both),
+             base.LIST_LOCKS, base.lock_one(self.oid),
+             base.read_byte(self.iid), base.unlock(self.iid)], self.sent())
+        self.assertEqual([self.oid], self.lock_tags.names())
+        self.assertEqual([self.oid], engine.kept_locks)
+
+    def test_listing_fails_changes_nothing(self):
+        self.mock_chunk(self.body)
+        self.http.get(base.TAGS, **base.glance_error(500, 'db down'))
+        engine = self.remover()
+        rows = list(engine.run([self.iid]))
+        self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                  ('archive', 'fast'), None)], rows)
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        self.assertEqual([], self.lock_tags.names())
+        self.assertEqual([], engine.kept_locks)
+
+    def test_listing_fails_after_a_clear_changes_nothing(self):
+        # Without a listing the run cannot tell: the row is as before.
+        self.mock_chunk(self.body)
+        self.clear_during_delete(self.iid)
+        self.http.get(base.TAGS, exc=ks_exc.ConnectTimeout)
+        rows = self.run_engine([self.iid])
+        self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                  ('archive', 'fast'), None)], rows)
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+
+    def test_lock_present_removed_as_before(self):
+        self.mock_chunk(self.body)
+        self.lock_tags.add(self.oid)  # another run's lock, listed too
+        rows = self.run_engine([self.iid])
+        self.assertEqual([Removal(self.iid, 'cirros', 'cheap', 'removed',
+                                  ('archive', 'fast'), None)], rows)
+        self.assertEqual([base.STORES] + base.removal(self.iid), self.sent())
+        self.assertEqual([self.oid], self.lock_tags.names())
+
+    def test_no_listing_when_nothing_was_sent(self):
+        self.mock_listing([base.with_stores(self.body, 'cheap')])
+        row = self.run_engine([self.iid])[0]
+        self.assertEqual('failed', row.result)
+        self.assertNotIn(base.LIST_LOCKS, self.sent())

@@ -177,14 +177,16 @@ class TestRequestPattern(test_remover.StepsMixin, command.DeleteCase):
     def test_one_image(self):
         self.mock_chunk(self.body)
         self.assertEqual(0, self.run_cmd('--store', 'cheap', self.iid))
-        tags = '/v2/metadefs/namespaces/%s/tags/%s' % (lock.NAMESPACE,
-                                                       self.iid)
+        namespace = '/v2/metadefs/namespaces/' + lock.NAMESPACE
+        tags = '%s/tags/%s' % (namespace, self.iid)
         self.assertEqual(
             [('GET', '/v2/info/stores'),
+             ('GET', namespace),
              ('POST', tags),
              ('GET', '/v2/images'),
              ('DELETE', '/v2/stores/cheap/' + self.iid),
              ('GET', '/v2/images'),
+             ('GET', namespace + '/tags'),
              ('GET', '/v2/images/%s/file' % self.iid),
              ('DELETE', tags)],
             [(r.method, parse.urlsplit(r.url).path)
@@ -207,16 +209,17 @@ class TestRequestPattern(test_remover.StepsMixin, command.DeleteCase):
     def test_twenty_four_images_one_request_at_a_time(self):
         every = self.twenty_four(1)
         self.assertEqual(
-            [base.STORES] + test_remover.chunk_of(*every[:20])
+            [base.STORES, base.READ_NAMESPACE]
+            + test_remover.chunk_of(*every[:20])
             + test_remover.chunk_of(*every[20:]), self.sent())
 
     def test_twenty_four_images_four_at_a_time(self):
         every = self.twenty_four(4)
-        steps = [base.STORES]
+        steps = [base.STORES, base.READ_NAMESPACE]
         for part in (every[:20], every[20:]):
             steps += [base.lock_many(*part), base.listing_of(*part),
                       {base.store_delete(i) for i in part},
-                      base.listing_of(*part),
+                      base.listing_of(*part), base.LIST_LOCKS,
                       {base.read_byte(i) for i in part},
                       {base.unlock(i) for i in part}]
         self.assertSteps(steps, self.sent())
@@ -256,13 +259,14 @@ class TestExitCodes(command.DeleteCase):
         every = (one['id'], self.iid, two['id'])
         sent = self.sent()
         self.assertEqual(
-            [base.STORES, base.lock_many(*every), base.listing_of(*every),
+            [base.STORES, base.READ_NAMESPACE, base.lock_many(*every),
+             base.listing_of(*every),
              {base.store_delete(one['id']), base.store_delete(two['id'])},
-             base.listing_of(one['id'], two['id']),
+             base.listing_of(one['id'], two['id']), base.LIST_LOCKS,
              {base.read_byte(one['id']), base.read_byte(two['id'])},
              {base.unlock(i) for i in every}],
-            sent[:3] + [set(sent[3:5]), sent[5], set(sent[6:8]),
-                        set(sent[8:])])
+            sent[:4] + [set(sent[4:6]), sent[6], sent[7], set(sent[8:10]),
+                        set(sent[10:])])
         self.assertEqual([], self.lock_tags.names())
 
     def test_dry_run_failure(self):
@@ -294,9 +298,9 @@ class TestExitCodes(command.DeleteCase):
             '--store', 'cheap', '--ignore-missing', '-f', 'value', '-c',
             'Result', self.iid))
         self.assertEqual('absent\n', self.stdout.getvalue())
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.listing_of(self.iid), base.unlock(self.iid)],
-                         self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.listing_of(self.iid),
+                          base.unlock(self.iid)], self.sent())
 
     def test_unknown_store(self):
         self.assertEqual(1, self.run_cmd('--store', 'nope', 'a'))
@@ -338,9 +342,9 @@ class TestExitCodes(command.DeleteCase):
             'with "openstack image store lock delete %s".'
             % (self.iid, self.iid, self.iid)), rows[0]['Reason'])
         self.assertEqual(
-            [base.STORES, base.lock_one(self.iid), base.listing_of(self.iid),
-             base.store_delete(self.iid), base.listing_of(self.iid)],
-            self.sent())
+            [base.STORES, base.READ_NAMESPACE, base.lock_one(self.iid),
+             base.listing_of(self.iid), base.store_delete(self.iid),
+             base.listing_of(self.iid)], self.sent())
         self.assertEqual([self.iid], self.lock_tags.names())
         self.assertIn('WARNING 1 image(s) keep their lock after an outcome '
                       'in doubt; no run of this command touches them until '
@@ -363,9 +367,9 @@ class TestExitCodes(command.DeleteCase):
         self.assertEqual(130, self.run_cmd('--store', 'cheap', '-f', 'json',
                                            self.iid))
         self.assertEqual([], json.loads(self.stdout.getvalue()))
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.listing_of(self.iid), base.unlock(self.iid)],
-                         self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.listing_of(self.iid),
+                          base.unlock(self.iid)], self.sent())
         self.assertEqual([], self.lock_tags.names())
         self.assertIn('the others were not started', self.logs.output)
 
@@ -396,8 +400,9 @@ class TestImageLocks(command.DeleteCase):
         self.assertIn(self.locked_warning(self.iid), self.logs.output)
         # No "waiting" line when there is no wait.
         self.assertNotIn('Waiting up to', self.logs.output)
-        self.assertEqual([base.STORES, base.lock_one(self.iid),
-                          base.read_lock(self.iid)], self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid), base.read_lock(self.iid)],
+                         self.sent())
         self.assertEqual([self.iid], self.lock_tags.names())
 
     def test_lock_wait_is_waited_while_the_others_go_on(self):
@@ -430,7 +435,8 @@ class TestImageLocks(command.DeleteCase):
             'tags is admin only by default: '), self.error)
         self.assertTrue(self.error.endswith('). Nothing was removed.'),
                         self.error)
-        self.assertEqual([base.STORES, base.lock_one(self.iid)], self.sent())
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_one(self.iid)], self.sent())
 
     def test_locks_lost_mid_run_stops_and_says_so(self):
         # The first image waits for another run; the second is removed;
@@ -467,4 +473,102 @@ class TestImageLocks(command.DeleteCase):
         self.mock_chunk(self.body)
         self.assertEqual(0, self.run_cmd('--store', 'cheap', self.iid))
         self.assertNotIn('lock', self.logs.output)
+        self.assertEqual([], self.lock_tags.names())
+
+    def unsure_warning(self, *image_ids):
+        return ('WARNING %d image(s) may keep a lock of this run that it '
+                'could not remove, or whose lock request got no answer (see '
+                'their rows and "openstack image store lock list"); once no '
+                'request of this run can still reach Glance, run: openstack '
+                'image store lock delete %s'
+                % (len(image_ids), ' '.join(image_ids)))
+
+    def test_lock_request_without_answer_said_with_the_command(self):
+        # The append gets no answer: neither image is read or removed,
+        # the append is not sent again, and the closing line names both.
+        self.http.post(base.TAGS, [
+            base.glance_error(504, 'Gateway Timeout'),
+            base.glance_error(403, 'sent again')])  # never sent
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '-f', 'json',
+                                         self.iid, self.oid))
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual([(self.iid, 'failed'), (self.oid, 'failed')],
+                         [(r['ID'], r['Result']) for r in rows])
+        self.assertEqual(
+            'The request that locks image %s got no answer (HTTP 504: '
+            'Gateway Timeout); nothing was removed. Glance may still make '
+            'that lock: if "openstack image store lock list" shows it, it is '
+            'this run\'s; clear it with "openstack image store lock delete '
+            '%s" once no request of this run can still reach Glance, and run '
+            'this command again.' % (self.iid, self.iid), rows[0]['Reason'])
+        self.assertIn(self.unsure_warning(self.iid, self.oid),
+                      self.logs.output)
+        self.assertNotIn('keep their lock after an outcome in doubt',
+                         self.logs.output)
+        self.assertEqual('Store cheap, 2 image(s): 2 failed (see Result and '
+                         'Reason)', self.error)
+        self.assertEqual([base.STORES, base.READ_NAMESPACE,
+                          base.lock_many(self.iid, self.oid)], self.sent())
+
+    def test_unreleased_lock_said_with_the_command(self):
+        # The unlock gets no answer and the tag is still there: the
+        # removal stands (exit 0); the row and the closing line say so.
+        self.mock_chunk(self.body)
+        self.lock_tags.fail('DELETE', self.iid,
+                            base.glance_error(503, 'busy'))
+        self.assertEqual(0, self.run_cmd('--store', 'cheap', '-f', 'json',
+                                         self.iid))
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual('removed', rows[0]['Result'])
+        self.assertTrue(rows[0]['Reason'].startswith(
+            'The release of its lock got no answer (HTTP 503: busy) and the '
+            'lock is still there'), rows[0]['Reason'])
+        self.assertIn(self.unsure_warning(self.iid), self.logs.output)
+        self.assertEqual([self.iid], self.lock_tags.names())
+        self.assertEqual([base.STORES] + base.removal(self.iid)
+                         + [base.read_lock(self.iid)], self.sent())
+
+    def test_unreleased_and_unsure_in_one_closing_line(self):
+        # The second image is locked by another run at first; the first
+        # one is removed, and its unlock refused (a definite answer); the
+        # next try of the second gets no answer.
+        self.lock_tags.add(self.oid)
+        self.mock_chunk(self.body)
+        self.lock_tags.fail('DELETE', self.iid, base.glance_error(403, 'no'))
+        self.lock_tags.fail('POST', self.oid, base.glance_error(500, 'x'),
+                            base.glance_error(403, 'sent again'))
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', '-f', 'json',
+                                         self.iid, self.oid))
+        rows = json.loads(self.stdout.getvalue())
+        self.assertEqual([(self.iid, 'removed'), (self.oid, 'failed')],
+                         [(r['ID'], r['Result']) for r in rows])
+        self.assertTrue(rows[0]['Reason'].startswith(
+            'Its lock could not be removed (HTTP 403: no): runs of this '
+            'command refuse the image until'), rows[0]['Reason'])
+        self.assertTrue(rows[1]['Reason'].startswith(
+            'The request that locks image %s got no answer (HTTP 500: x)'
+            % self.oid), rows[1]['Reason'])
+        # One line for both, the unlock refused first.
+        self.assertEqual(1, self.logs.output.count('may keep a lock of this '
+                                                   'run'))
+        self.assertIn(self.unsure_warning(self.iid, self.oid),
+                      self.logs.output)
+        self.assertNotIn('stayed locked by another run', self.logs.output)
+        self.assertEqual(
+            [base.STORES, base.READ_NAMESPACE,
+             base.lock_many(self.iid, self.oid), base.LIST_LOCKS]
+            + base.removal(self.iid, first=False)
+            + [base.lock_one(self.oid)], self.sent())
+
+    def test_public_namespace_refused_before_anything(self):
+        self.lock_tags.namespace = {'visibility': 'public'}
+        self.assertEqual(1, self.run_cmd('--store', 'cheap', self.iid))
+        self.assertEqual(
+            'The image locks cannot be used: the metadata definitions '
+            'namespace osc-image-store-locks is public (every project could '
+            'read it, or its locks could not be removed). Make it private '
+            'and unprotected with "openstack image metadef namespace set '
+            '--private --unprotected osc-image-store-locks", then run this '
+            'command again. Nothing was removed.', self.error)
+        self.assertEqual([base.STORES, base.READ_NAMESPACE], self.sent())
         self.assertEqual([], self.lock_tags.names())

@@ -78,12 +78,14 @@ class TestAllImages(command.DeleteCase):
                              self.hidden['id']),
              base.listing_of(self.shared['id'], self.hidden['id'])],
             [s for s in self.sent() if 'id=in:' in s])
-        # The three images locked in one request, each unlocked, all
-        # before the check of what is left.
+        # The three images locked in one request (after the one read of
+        # the lock namespace), the locks listed after the read-back, each
+        # image unlocked, all before the check of what is left.
         every = (self.shared['id'], self.solo['id'], self.hidden['id'])
         self.assertEqual(
-            [base.lock_many(*every)] + sorted(base.unlock(i) for i in every),
-            self.lock_requests()[:1] + sorted(self.lock_requests()[1:]))
+            [base.READ_NAMESPACE, base.lock_many(*every), base.LIST_LOCKS]
+            + sorted(base.unlock(i) for i in every),
+            self.lock_requests()[:3] + sorted(self.lock_requests()[3:]))
         sent = self.sent()
         check = [i for i, s in enumerate(sent)
                  if s == 'GET /v2/images?limit=200&os_hidden=False'][-1]
@@ -173,7 +175,8 @@ class TestAllImages(command.DeleteCase):
                          [(r['ID'], r['Result'])
                           for r in json.loads(self.stdout.getvalue())])
         # The image removed was locked and unlocked; none is left.
-        self.assertEqual([base.lock_one(self.shared['id']),
+        self.assertEqual([base.READ_NAMESPACE,
+                          base.lock_one(self.shared['id']), base.LIST_LOCKS,
                           base.unlock(self.shared['id'])],
                          self.lock_requests())
         self.assertEqual([], self.lock_tags.names())
