@@ -65,6 +65,19 @@ def clear_command(image_ids: ty.Iterable[str]) -> str:
     return 'openstack image store lock delete ' + ' '.join(image_ids)
 
 
+def unanswered(image_id: str, error: str) -> str:
+    """What an operator does about a lock request that got no answer.
+
+    :param image_id: the image ID; ``error``: the request's error.
+    :returns: sentences for a row's reason.
+    """
+    return ('The request that locks image %s got no answer (%s): Glance may '
+            'still make that lock. If "openstack image store lock list" '
+            'shows it, it is this run\'s; clear it with "%s" once no request '
+            'of this run can still reach Glance.'
+            % (image_id, error, clear_command([image_id])))
+
+
 def since(tag: ty.Any) -> str:
     """When a lock tag was made, for messages (``... UTC``, or ``?``)."""
     value = getattr(tag, 'created_at', None)

@@ -460,14 +460,9 @@ class Remover(steps.Steps):
             self._waiting.pop(image_id, None)
             self.lock_unsure.append(image_id)
             chunk.rows[image_id] = self._row(
-                image_id, chunk.names.get(image_id) or self._names.get(
-                    image_id), results.FAILED, None,
-                'The request that locks image %s got no answer (%s); '
-                'nothing was removed. Glance may still make that lock: if '
-                '"openstack image store lock list" shows it, it is this '
-                'run\'s; clear it with "%s" once no request of this run can '
-                'still reach Glance, and run this command again.'
-                % (image_id, error, lock_mod.clear_command([image_id])))
+                image_id, self._name(image_id, chunk), results.FAILED, None,
+                'Nothing was removed. %s Then run this command again.'
+                % lock_mod.unanswered(image_id, error))
         for image_id in image_ids:
             if image_id in self.locks.held or image_id in taken.unsure:
                 self._waiting.pop(image_id, None)
@@ -479,8 +474,7 @@ class Remover(steps.Steps):
                 late.append(image_id)
             else:
                 waiting.add(image_id)
-                self._names[image_id] = (chunk.names.get(image_id)
-                                         or self._names.get(image_id))
+                self._names[image_id] = self._name(image_id, chunk)
         if waiting and self.on_wait is not None:
             self.on_wait(
                 'Waiting up to %d s for image(s) locked by another run of '
@@ -493,9 +487,8 @@ class Remover(steps.Steps):
             for image_id in late:
                 self.locked_out.append(image_id)
                 chunk.rows[image_id] = self._row(
-                    image_id, chunk.names.get(image_id) or self._names.get(
-                        image_id), results.FAILED, None,
-                    'Image %s is locked by another run of this command '
+                    image_id, self._name(image_id, chunk), results.FAILED,
+                    None, 'Image %s is locked by another run of this command '
                     '(tag %s of metadata definitions namespace %s, since '
                     '%s); waited %d s; nothing was removed. A lock also '
                     'stays after a removal whose outcome was unknown or '
@@ -508,6 +501,10 @@ class Remover(steps.Steps):
                        self.options.lock_wait, image_id,
                        lock_mod.clear_command([image_id])))
         return [i for i in image_ids if i in self.locks.held]
+
+    def _name(self, image_id: str, chunk: steps.Chunk) -> str | None:
+        """An image's name, as its chunk or an earlier one read it."""
+        return chunk.names.get(image_id) or self._names.get(image_id)
 
     def _to_copy(self, image: resources.Image) -> bool:
         """Whether the image's sole copy must be copied before removal."""
@@ -555,13 +552,9 @@ class Remover(steps.Steps):
                                    'removed.' % exc)
         if taken.unsure:
             self.lock_unsure.append(image_id)
-            return copy_mod.Copied(False, (
-                'The request that locks image %s got no answer (%s); '
-                'nothing was copied or removed. If "openstack image store '
-                'lock list" shows a lock for it, it is this run\'s: clear it '
-                'with "%s" once no request of this run can still reach '
-                'Glance.' % (image_id, taken.unsure[image_id],
-                             lock_mod.clear_command([image_id]))))
+            return copy_mod.Copied(False, 'Nothing was copied or removed. %s'
+                                   % lock_mod.unanswered(
+                                       image_id, taken.unsure[image_id]))
         if taken.busy:
             return None
         return copy_mod.copy_and_wait(

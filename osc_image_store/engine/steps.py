@@ -184,8 +184,8 @@ class Steps:
             else:
                 if taken.unsure:
                     self.lock_unsure.append(image_id)
-                    lost += (' Locking it again got no answer (%s): a lock '
-                             'may appear for it.' % taken.unsure[image_id])
+                    lost += ' ' + lock_mod.unanswered(
+                        image_id, taken.unsure[image_id])
             if verdict.result in (None, results.UNVERIFIED,
                                   results.UNKNOWN):
                 item.verdict = dataclasses.replace(

@@ -162,12 +162,13 @@ class TestCopyTo(base.TestCase):
             [Removal(self.iid, 'solo', 'cheap', 'moved', ('fast',), None,
                      'fast'),
              Removal(sid, 'second', 'cheap', 'failed', None,
-                     'The request that locks image %s got no answer (HTTP '
-                     '504: Gateway Timeout); nothing was copied or removed. '
-                     'If "openstack image store lock list" shows a lock for '
-                     'it, it is this run\'s: clear it with "openstack image '
-                     'store lock delete %s" once no request of this run can '
-                     'still reach Glance.' % (sid, sid))], rows)
+                     'Nothing was copied or removed. The request that locks '
+                     'image %s got no answer (HTTP 504: Gateway Timeout): '
+                     'Glance may still make that lock. If "openstack image '
+                     'store lock list" shows it, it is this run\'s; clear it '
+                     'with "openstack image store lock delete %s" once no '
+                     'request of this run can still reach Glance.'
+                     % (sid, sid))], rows)
         self.assertEqual([sid], engine.lock_unsure)
         self.assertEqual([], engine.unreleased)
         # The copy job's lock request runs on its own thread, alongside

@@ -386,11 +386,11 @@ class TestLockError(LockCase):
 def unsure(image_id, error):
     """The reason of an image whose lock request got no answer."""
     return (
-        'The request that locks image %s got no answer (%s); nothing was '
-        'removed. Glance may still make that lock: if "openstack image store '
+        'Nothing was removed. The request that locks image %s got no answer '
+        '(%s): Glance may still make that lock. If "openstack image store '
         'lock list" shows it, it is this run\'s; clear it with "openstack '
         'image store lock delete %s" once no request of this run can still '
-        'reach Glance, and run this command again.'
+        'reach Glance. Then run this command again.'
         % (image_id, error, image_id))
 
 

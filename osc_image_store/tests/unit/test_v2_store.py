@@ -495,11 +495,11 @@ class TestImageLocks(command.DeleteCase):
         self.assertEqual([(self.iid, 'failed'), (self.oid, 'failed')],
                          [(r['ID'], r['Result']) for r in rows])
         self.assertEqual(
-            'The request that locks image %s got no answer (HTTP 504: '
-            'Gateway Timeout); nothing was removed. Glance may still make '
-            'that lock: if "openstack image store lock list" shows it, it is '
-            'this run\'s; clear it with "openstack image store lock delete '
-            '%s" once no request of this run can still reach Glance, and run '
+            'Nothing was removed. The request that locks image %s got no '
+            'answer (HTTP 504: Gateway Timeout): Glance may still make that '
+            'lock. If "openstack image store lock list" shows it, it is this '
+            'run\'s; clear it with "openstack image store lock delete %s" '
+            'once no request of this run can still reach Glance. Then run '
             'this command again.' % (self.iid, self.iid), rows[0]['Reason'])
         self.assertIn(self.unsure_warning(self.iid, self.oid),
                       self.logs.output)
@@ -546,8 +546,8 @@ class TestImageLocks(command.DeleteCase):
             'Its lock could not be removed (HTTP 403: no): runs of this '
             'command refuse the image until'), rows[0]['Reason'])
         self.assertTrue(rows[1]['Reason'].startswith(
-            'The request that locks image %s got no answer (HTTP 500: x)'
-            % self.oid), rows[1]['Reason'])
+            'Nothing was removed. The request that locks image %s got no '
+            'answer (HTTP 500: x)' % self.oid), rows[1]['Reason'])
         # One line for both, the unlock refused first.
         self.assertEqual(1, self.logs.output.count('may keep a lock of this '
                                                    'run'))
