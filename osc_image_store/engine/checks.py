@@ -23,6 +23,7 @@ import typing as ty
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import results
 from osc_image_store.sdk import resources
 
@@ -126,6 +127,44 @@ def refusal(
             'kept. Pass --allow-read-only-copies to remove it anyway.'
             % (image.id, names(others), store))
     return None
+
+
+def decide(
+    image: resources.Image, proxy: 'sdk_proxy.Proxy', store: str,
+    stores: ty.Mapping[str, resources.Store], options: options_mod.Options,
+) -> results.Removal | None:
+    """The decide stage: may the copy in ``store`` leave, on this read?
+
+    An ``active`` image is first checked for an import
+    (:func:`import_blocker`, which may read its task), then every image
+    by :func:`refusal`.
+
+    :param image: the image as just read.
+    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy` (for the
+        import task).
+    :param store: the store ID the copy is to leave.
+    :param stores: the cloud's stores by ID.
+    :param options: :class:`~osc_image_store.engine.options.Options`
+        (``ignore_missing``, ``skip_only_copy``,
+        ``allow_read_only_copies``).
+    :returns: None when the removal may go on, else the image's row
+        (``failed``, ``absent`` or ``skipped``, with the reason and the
+        stores as read).
+    """
+    refused: tuple[str, str | None] | None = None
+    if image.status == 'active':
+        blocker = import_blocker(image, proxy)
+        if blocker is not None:
+            refused = results.FAILED, blocker
+    if refused is None:
+        refused = refusal(
+            image, store, stores, ignore_missing=options.ignore_missing,
+            skip_only_copy=options.skip_only_copy,
+            allow_read_only_copies=options.allow_read_only_copies)
+    if refused is None:
+        return None
+    return results.row(store, image.id, image.name, refused[0],
+                       image.store_ids, refused[1])
 
 
 def import_blocker(

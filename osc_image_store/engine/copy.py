@@ -47,6 +47,7 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import checks
 from osc_image_store.engine import outcome
+from osc_image_store.engine import prove
 from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import proxy as sdk_proxy
@@ -407,7 +408,7 @@ def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
     if target not in image.store_ids:
         return Copied(False, 'No copy of image %s arrived in store %s.%s'
                       % (image.id, target, kept)), None, None
-    proven, why = outcome.prove_data(proxy, image)
+    proven, why = prove.prove_data(proxy, image)
     if not proven:
         return Copied(False, 'Image %s is in store %s now, but %s.%s'
                       % (image.id, target, why or 'its data cannot be '

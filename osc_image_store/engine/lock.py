@@ -120,6 +120,25 @@ class Unreleased:
     in_doubt: bool
 
 
+@dataclasses.dataclass
+class Ledger:
+    """What happened to a run's locks, for its closing lines.
+
+    :ivar kept: IDs of the images whose lock the run left in place (an
+        outcome in doubt).
+    :ivar locked_out: IDs of the images refused because another run held
+        their lock for longer than the wait.
+    :ivar unsure: IDs of the images whose lock request got no answer (a
+        lock may appear for them later).
+    :ivar unreleased: IDs of the images whose lock could not be removed.
+    """
+
+    kept: list[str] = dataclasses.field(default_factory=list)
+    locked_out: list[str] = dataclasses.field(default_factory=list)
+    unsure: list[str] = dataclasses.field(default_factory=list)
+    unreleased: list[str] = dataclasses.field(default_factory=list)
+
+
 class ImageLocks:
     """The image locks held by one run.
 

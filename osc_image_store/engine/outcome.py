@@ -27,7 +27,6 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions as sdk_exceptions
-from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
 #: Errors of one request that fail one image, not the batch.
@@ -190,33 +189,6 @@ def classify(before: resources.Image, store: str, error: Exception | None,
         'have happened, and Glance may still carry it out; %s in a few '
         'minutes.' % (explain(error, image_id, store), store, check)), left,
         keep_lock=True)
-
-
-def prove_data(proxy: sdk_proxy.Proxy,
-               image: resources.Image) -> tuple[bool | None, str]:
-    """Prove that a remaining copy of the image can be read.
-
-    A one-byte ranged read (``GET /v2/images/{id}/file``, ``Range:
-    bytes=0-0``): 206/200 with a byte proves it; an image of size 0 is
-    intact without bytes (Glance answers 416 to its ranged read).
-
-    :returns: ``(True, '')`` proven, ``(False, why)`` the data cannot be
-        read, ``(None, why)`` the read itself failed.
-    """
-    if image.size == 0:
-        return True, ''
-    try:
-        status = proxy.read_first_byte(image)
-    except REQUEST_ERRORS as exc:
-        return None, 'the one-byte read of its data failed (%s)' % exc
-    if status in (200, 206):
-        return True, ''
-    if status >= 500:
-        return None, ('the one-byte read of its data answered %s, which says '
-                      'nothing about the data' % status)
-    return False, ('GET /v2/images/%s/file answered %s%s' % (
-        image.id, status or '200 with no data',
-        ' (no data)' if status == 204 else ''))
 
 
 def dry_run_note(image: resources.Image, store: str,

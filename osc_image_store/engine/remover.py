@@ -9,50 +9,69 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Remove many images' data from one store, in chunks, each image locked.
+"""Remove many images' data from one store: the pipeline, chunk by chunk.
 
-For each chunk of images (20 by default, or ``parallel``): the images are
-locked (:mod:`~osc_image_store.engine.lock`: one metadef tag per image,
-all in one request); one listing (``GET /v2/images?id=in:...``) reads the
-locked ones and :mod:`~osc_image_store.engine.checks` run on it; one
-``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at once (the
-images not yet sent are read again with one listing, and checked again,
-when that read is older than ``fresh_for``); one listing reads them back
-and :func:`~osc_image_store.engine.outcome.classify` decides each result;
-a one-byte read proves a remaining copy; then each image is unlocked,
-except after an outcome in doubt (unknown, unverified, a failed data
-proof, no store left), whose lock stays for an operator to clear.
-Images locked by another run are tried again about once a second, up to
-``lock_wait`` seconds, while the others go on.  One image never has two
-requests that change it in flight.  Rows come out in input order.
+Each chunk of images (20 by default, or ``parallel``) goes through these
+stages, each a module of its own:
 
-With ``copy_to``, a sole copy is first copied there (:mod:`~osc_image_
-store.engine.copy`, ``max_copies`` at once on threads of their own, while
-plain removals go on), and removed once the copy is proven.
+1. resolve (:mod:`~osc_image_store.engine.resolve`): arguments to image
+   IDs, each image once;
+2. lock (:mod:`~osc_image_store.engine.acquire`): one metadef tag per
+   image, all in one request; images locked by another run wait up to
+   ``lock_wait`` seconds while the others go on;
+3. read fresh (:mod:`~osc_image_store.engine.reads`): one listing,
+   ``GET /v2/images?id=in:...``;
+4. decide (:mod:`~osc_image_store.engine.checks`): may the copy leave,
+   on that read?
+5. copy (:mod:`~osc_image_store.engine.copy`), with ``copy_to`` only: a
+   sole copy is copied first, ``max_copies`` at once on threads of their
+   own while plain removals go on, and removed once the copy is proven;
+6. remove and read back (:mod:`~osc_image_store.engine.delete`): one
+   ``DELETE /v2/stores/{store}/{id}`` per image, ``parallel`` at once,
+   each on a read at most ``fresh_for`` seconds old; one listing reads
+   them back and :func:`~osc_image_store.engine.outcome.classify` gives
+   each a verdict;
+7. prove (:mod:`~osc_image_store.engine.prove`): a one-byte read proves
+   a remaining copy; the row;
+8. release (:mod:`~osc_image_store.engine.release`): unlock, or keep the
+   lock of an outcome in doubt (unknown, unverified, a failed data
+   proof, no store left) for an operator to clear;
+9. report (:mod:`~osc_image_store.engine.results`): one
+   :class:`~osc_image_store.engine.results.Removal` per image, in input
+   order.
+
+:class:`Remover` runs them and keeps what spans chunks: the output order,
+the copies in flight and the images waited for.  One image never has two
+requests that change it in flight.
 """
 
 import collections
 from concurrent import futures
 import dataclasses
-import random
 import threading
 import time
 import typing as ty
 
+from osc_image_store.engine import acquire
 from osc_image_store.engine import checks
+from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import copy as copy_mod
+from osc_image_store.engine import delete
 from osc_image_store.engine import lock as lock_mod
+from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import outcome
+from osc_image_store.engine import prove
+from osc_image_store.engine import reads
+from osc_image_store.engine import release
+from osc_image_store.engine import resolve
 from osc_image_store.engine import results
-from osc_image_store.engine import steps
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
 from osc_image_store.sdk import proxy as sdk_proxy
 from osc_image_store.sdk import resources
 
-_ERRORS = outcome.REQUEST_ERRORS
 #: Options of a batch (re-exported for callers).
-Options = steps.Options
+Options = options_mod.Options
 #: One output slot: [label, image ID or None, row or None while copying
 #: or waiting for another run's lock].
 _Slot = list
@@ -61,27 +80,22 @@ _Slot = list
 DEFAULT_CHUNK = 20
 
 
-class Remover(steps.Steps):
+class Remover:
     """Removes images' data from one store; see the module docstring.
 
-    :param proxy: an :class:`osc_image_store.sdk.proxy.Proxy`; ``store``:
-        the store ID; ``options``: :class:`Options`.
+    :param proxy: an :class:`osc_image_store.sdk.proxy.Proxy`.
+    :param store: the store ID.
+    :param options: :class:`~osc_image_store.engine.options.Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
         started; what is in flight finishes and is reported.
     :param on_wait: called once with a sentence when images locked by
         other runs are waited for.
-    :ivar not_started: some images were not started because of ``stop``.
-    :ivar halted: why the run stopped removing (image locks could not be
-        taken any more), or None.
-    :ivar kept_locks: IDs of the images whose lock this run left in place
-        (unknown or unverified outcomes).
-    :ivar locked_out: IDs of the images refused because another run
-        held their lock for longer than ``lock_wait``.
-    :ivar lock_unsure: IDs of the images whose lock request got no
-        answer (a lock may appear for them later).
-    :ivar unreleased: IDs of the images whose lock this run could not
-        remove (see their rows).
+    :ivar locks: the run's :class:`~osc_image_store.engine.lock.
+        ImageLocks`.
+    :ivar ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`.
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
+    :raises ValueError: ``parallel``, ``chunk_size`` or ``max_copies``
+        below 1.
     """
 
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
@@ -96,29 +110,65 @@ class Remover(steps.Steps):
             raise ValueError('parallel, chunk_size and max_copies must be '
                              'at least 1')
         self.proxy, self.store, self.options = proxy, store, options
-        self.stop = stop or threading.Event()
+        self.run_state = chunk_mod.Run(stop or threading.Event())
         self.locks = lock_mod.ImageLocks(proxy)
-        self.on_wait = on_wait
-        self.halted: str | None = None
-        self.kept_locks: list[str] = []
-        self.locked_out: list[str] = []
-        self.lock_unsure: list[str] = []
-        self.unreleased: list[str] = []
-        # image ID -> monotonic deadline, for images locked by other runs
-        self._waiting: dict[str, float] = {}
-        self._next_try = 0.0
+        self.ledger = lock_mod.Ledger()
+        self.resolver = resolve.Resolver(proxy, store)
+        self.acquirer = acquire.Acquirer(self.locks, self.ledger, store,
+                                         options.lock_wait, on_wait)
+        self.releaser = release.Releaser(self.locks, self.ledger)
+        self.stores: dict[str, resources.Store] = {}
+        self.deleter = delete.Deleter(proxy, store, self.stores, options,
+                                      self.run_state)
+        self.target: resources.Store | None = None
+        self.bytes_copied = 0
         self._given = 0  # rows given out
         self._interrupted = False
-        self.not_started = False
-        self.bytes_copied = 0
-        self._chunk: steps.Chunk | None = None
-        self._seen: set[str] = set()
-        self._seen_ids: set[str] = set()
+        self._chunk: chunk_mod.Chunk | None = None
         self._out: collections.deque[_Slot] = collections.deque()
         self._copies: dict[str, futures.Future[copy_mod.Copied | None]] = {}
         self._names: dict[str, str | None] = {}
-        self.stores: dict[str, resources.Store] = {}
-        self.target: resources.Store | None = None
+
+    @property
+    def stop(self) -> threading.Event:
+        """The run's stop event (see the ``stop`` parameter)."""
+        return self.run_state.stop
+
+    @property
+    def halted(self) -> str | None:
+        """Why the run stopped removing, or None.
+
+        Set when image locks could not be taken any more.
+        """
+        return self.run_state.halted
+
+    @property
+    def not_started(self) -> bool:
+        """Whether some images were not started (stop, or a halt)."""
+        return self.run_state.not_started
+
+    @property
+    def kept_locks(self) -> list[str]:
+        """IDs of the images whose lock this run left in place."""
+        return self.ledger.kept
+
+    @property
+    def locked_out(self) -> list[str]:
+        """IDs of the images another run held locked too long.
+
+        They were refused after ``lock_wait`` seconds.
+        """
+        return self.ledger.locked_out
+
+    @property
+    def lock_unsure(self) -> list[str]:
+        """IDs of the images whose lock request got no answer."""
+        return self.ledger.unsure
+
+    @property
+    def unreleased(self) -> list[str]:
+        """IDs of the images whose lock this run could not remove."""
+        return self.ledger.unreleased
 
     @property
     def copies_pending(self) -> int:
@@ -147,7 +197,7 @@ class Remover(steps.Steps):
             identifiers.check_store_id(self.options.copy_to)
         all_stores = self.proxy.stores()
         self.target = self.proxy.find_store(self.store, all_stores)
-        self.stores = {s.id: s for s in all_stores}
+        self.stores.update((s.id, s) for s in all_stores)
         copy_to = self.options.copy_to
         if copy_to is not None:
             into = self.proxy.find_store(copy_to, all_stores)
@@ -161,6 +211,7 @@ class Remover(steps.Steps):
         copies = futures.ThreadPoolExecutor(self.options.max_copies,
                                             thread_name_prefix='image-copy')
         source = iter(images)
+        run = self.run_state
         try:
             end = False
             while not end:
@@ -171,10 +222,10 @@ class Remover(steps.Steps):
                         chunk.append(next(source))
                 except StopIteration:
                     end = True
-                except _ERRORS as exc:
+                except outcome.REQUEST_ERRORS as exc:
                     error = exc
-                if self.stop.is_set() or self.halted:
-                    self.not_started = bool(chunk) or not end
+                if run.ending:
+                    run.not_started = bool(chunk) or not end
                     break
                 self._out.extend(self._handle(chunk, pool, copies))
                 self._moves(pool, wait=False)
@@ -182,12 +233,12 @@ class Remover(steps.Steps):
                 yield from self._ready()
                 if error is not None:
                     raise error
-            while self._copies or self._waiting:
-                if self.stop.is_set() or self.halted:
+            while self._copies or self.acquirer.waiting:
+                if run.ending:
                     self._give_up_waiting()
                 self._moves(pool, wait=True)
-                if self._waiting and not self._copies:
-                    self.stop.wait(max(0.0, self._next_try
+                if self.acquirer.waiting and not self._copies:
+                    self.stop.wait(max(0.0, self.acquirer.next_try()
                                        - time.monotonic()))
                 self._retry(pool, copies)
                 yield from self._ready()
@@ -204,20 +255,19 @@ class Remover(steps.Steps):
     def _retry(self, pool: futures.Executor,
                copies: futures.Executor) -> None:
         """Try again the images that other runs had locked (when due)."""
-        if (not self._waiting or self.stop.is_set() or self.halted
-                or time.monotonic() < self._next_try):
+        if not self.acquirer.waiting or self.run_state.ending \
+                or not self.acquirer.due():
             return
-        self._next_try = time.monotonic() + random.uniform(0.5, 1.5)
         for _label, image_id, row in self._handle(
-                list(self._waiting), pool, copies, first=False):
+                list(self.acquirer.waiting), pool, copies, first=False):
             if image_id is not None and row is not None:
                 self._fill(image_id, row)
 
     def _give_up_waiting(self) -> None:
         """Stop waiting for locked images (Ctrl-C): they are not started."""
-        for image_id in list(self._waiting):
-            del self._waiting[image_id]
-            self.not_started = True
+        for image_id in list(self.acquirer.waiting):
+            del self.acquirer.waiting[image_id]
+            self.run_state.not_started = True
             self._fill(image_id, None)
 
     def _unlock_all(self) -> None:
@@ -231,10 +281,9 @@ class Remover(steps.Steps):
         for image_id in list(self.locks.held):
             if chunk is not None and image_id in chunk.sent \
                     and image_id not in chunk.rows:
-                self.locks.keep(image_id)
-                self.kept_locks.append(image_id)
+                self.releaser.keep(image_id)
             else:
-                self._release(image_id)
+                self.releaser.release(image_id)
 
     def interrupted_rows(self) -> list[results.Removal]:
         """Rows still held when the batch was torn down (second Ctrl-C).
@@ -244,17 +293,21 @@ class Remover(steps.Steps):
         those whose DELETE was sent but not read back: their locks stay.
         Images waiting for another run's lock were not started.  Then
         every other lock of this run is released.
+
+        :returns: :class:`~osc_image_store.engine.results.Removal` list,
+            in input order.
         """
+        waiting = self.acquirer.waiting
         rows = [slot[2] or self._row(
             slot[1], self._names.get(slot[1]), results.COPYING, None,
             'Interrupted while image %s was being copied into store %s: the '
             'copy may go on in Glance; nothing was removed. Run the command '
             'again to finish.' % (slot[1], self.options.copy_to))
             for slot in self._out
-            if slot[2] is not None or slot[1] not in self._waiting]
+            if slot[2] is not None or slot[1] not in waiting]
         self._out.clear()
-        self._waiting.clear()
-        chunk, self._chunk = self._chunk or steps.Chunk(), None
+        waiting.clear()
+        chunk, self._chunk = self._chunk or chunk_mod.Chunk(), None
         # A worker between its stop check and its send holds the mutex:
         # once it is ours, chunk.sent names every DELETE that may go out
         # (stop is set: no worker sends after it).
@@ -266,17 +319,16 @@ class Remover(steps.Steps):
             if image_id is None:
                 rows.append(chunk.failed[label])
             elif image_id in chunk.rows:
-                rows.append(self._unlock(chunk.rows[image_id]))
+                rows.append(self.releaser.unlock(chunk.rows[image_id]))
             elif image_id in chunk.sent:
-                rows.append(self._unlock(self._row(
+                rows.append(self.releaser.unlock(self._row(
                     image_id, chunk.names.get(image_id), results.UNKNOWN,
                     None, 'Interrupted while the removal of image %s from '
                     'store %s was in flight: it may or may not have '
                     'happened, and Glance may still carry it out.'
                     % (image_id, self.store))))
             elif not got and image_id in self.locks.held:
-                self.locks.keep(image_id)  # its DELETE may be going out
-                self.kept_locks.append(image_id)
+                self.releaser.keep(image_id)  # its DELETE may be going out
         self._unlock_all()
         return rows
 
@@ -285,7 +337,7 @@ class Remover(steps.Steps):
         """See :func:`~osc_image_store.engine.checks.left_in_store`."""
         return checks.left_in_store(self.proxy, self.store, owner, deep)
 
-    # -- copies ----------------------------------------------------------
+    # -- output order ----------------------------------------------------
 
     def _ready(self) -> ty.Iterator[results.Removal]:
         """Give out the rows at the front whose images are settled."""
@@ -303,10 +355,22 @@ class Remover(steps.Steps):
                     slot[2] = row
                 return
 
+    def _row(self, image_id: str | None, name: str | None, result: str,
+             remaining: ty.Iterable[str] | None, reason: str | None,
+             copied_to: str | None = None,
+             size: int | None = None) -> results.Removal:
+        """:func:`~osc_image_store.engine.results.row` for this store."""
+        return results.row(self.store, image_id, name, result, remaining,
+                           reason, copied_to, size)
+
+    def _name(self, image_id: str, chunk: chunk_mod.Chunk) -> str | None:
+        """An image's name, as its chunk or an earlier one read it."""
+        return chunk.names.get(image_id) or self._names.get(image_id)
+
     def _moves(self, pool: futures.Executor, wait: bool) -> None:
         """Settle finished copies; remove the images copied."""
         if wait:
-            if self.stop.is_set() or self.halted:
+            if self.run_state.ending:
                 for job in self._copies.values():
                     job.cancel()
             futures.wait(list(self._copies.values()), timeout=1.0,
@@ -317,18 +381,17 @@ class Remover(steps.Steps):
                 continue
             del self._copies[image_id]
             if job.cancelled():
-                self.not_started = True
-                self._release(image_id)
+                self.run_state.not_started = True
+                self.releaser.release(image_id)
                 self._fill(image_id, None)
                 continue
             copied = job.result()
             if copied is None:  # locked by another run: wait for it
-                self._waiting.setdefault(
-                    image_id, time.monotonic() + self.options.lock_wait)
+                self.acquirer.wait_for(image_id)
                 continue
             if copied.ok is None and copied.reason is None:
-                self.not_started = True
-                self._release(image_id)
+                self.run_state.not_started = True
+                self.releaser.release(image_id)
                 self._fill(image_id, None)
                 continue
             self.bytes_copied += copied.size
@@ -339,7 +402,7 @@ class Remover(steps.Steps):
             # Glance's own import lock, which every run respects.  Copied
             # To names the target only when the last read listed a copy
             # there; "copying" only when the copy was running as last read.
-            self._fill(image_id, self._unlock(self._row(
+            self._fill(image_id, self.releaser.unlock(self._row(
                 image_id, self._names.get(image_id),
                 results.FAILED if copied.ok is False else results.COPYING,
                 copied.stores, copied.reason, copied_to=copied.reached),
@@ -349,7 +412,7 @@ class Remover(steps.Steps):
         if self.stop.is_set():
             # The copy is done, so not "copying"; nothing was removed.
             for image_id in ready:
-                self._fill(image_id, self._unlock(self._row(
+                self._fill(image_id, self.releaser.unlock(self._row(
                     image_id, self._names.get(image_id), results.FAILED,
                     None, 'Copied into store %s (proven); interrupted before '
                     'its removal from %s: nothing was removed. Run the '
@@ -368,32 +431,38 @@ class Remover(steps.Steps):
     def _handle(self, items: list[ty.Any], pool: futures.Executor,
                 copies: futures.Executor | None,
                 first: bool = True) -> list[_Slot]:
-        """Handle one chunk; its slots in order (row None: pending).
+        """Run one chunk through the stages; its slots in order.
 
-        A slot's row is None while its image is being copied, or waits
-        for another run's lock.
+        resolve, lock, read fresh, decide (or start a copy), remove and
+        read back, prove, release.  A slot's row is None while its image
+        is being copied, or waits for another run's lock.
 
+        :param items: image names, IDs or resources.
+        :param pool: the executor of the chunk's requests.
         :param copies: the copy executor, or None for a removal pass over
             images this run copied.
         :param first: False for a pass over images met before (copied, or
             waiting for a lock): no image is skipped as a repeat.
         """
-        chunk = self._chunk = steps.Chunk()
-        pending = self._resolve(items, chunk, pool, dedupe=first)
+        run = self.run_state
+        chunk = self._chunk = chunk_mod.Chunk()
+        resolved = self.resolver.resolve(items, pool, dedupe=first)
+        chunk.order, chunk.failed = resolved.order, resolved.failed
+        chunk.names.update(resolved.names)
+        pending = resolved.ids
         copying: set[str] = set()
         waiting: set[str] = set()
         go = []
-        if pending and not self.options.dry_run and not (
-                self.stop.is_set() or self.halted):
-            pending = self._lock(pending, chunk, waiting)
-        if pending and (self.stop.is_set() or self.halted):
-            self.not_started = True
-            for image_id in pending if self.halted else ():
+        if pending and not self.options.dry_run and not run.ending:
+            pending, waiting = self._acquire(pending, chunk)
+        if pending and run.ending:
+            run.not_started = True
+            for image_id in pending if run.halted else ():
                 chunk.rows[image_id] = self._row(
                     image_id, chunk.names.get(image_id), results.FAILED,
-                    None, ty.cast(str, self.halted))
+                    None, run.halted)
             for image_id in pending:
-                self._release(image_id)
+                self.releaser.release(image_id)
             pending = []
         fresh = self._read(pending, chunk) if pending else {}
         for image_id in pending:
@@ -403,7 +472,8 @@ class Remover(steps.Steps):
             if copies is not None and self._to_copy(image):
                 row = self._plan_copy(image, copies, copying)
             else:
-                row = self._check(image)
+                row = checks.decide(image, self.proxy, self.store,
+                                    self.stores, self.options)
                 if row is None and self.options.dry_run:
                     row = self._row(
                         image_id, image.name, results.WOULD_REMOVE,
@@ -416,17 +486,17 @@ class Remover(steps.Steps):
             elif image_id not in copying:
                 go.append(image)
         if go and self.stop.is_set():
-            self.not_started = True
+            run.not_started = True
         elif go:
             self._remove(go, chunk, pool)
         # Unlock (or keep the lock of an outcome in doubt), in parallel.
         done = [i for i in pending if i in chunk.rows]
         for image_id, row in zip(done, pool.map(
-                self._unlock, [chunk.rows[i] for i in done])):
+                self.releaser.unlock, [chunk.rows[i] for i in done])):
             chunk.rows[image_id] = row
         for image_id in pending:
             if image_id not in chunk.rows and image_id not in copying:
-                self._release(image_id)  # not started
+                self.releaser.release(image_id)  # not started
         self._chunk = None
         slots: list[_Slot] = []
         for label, slot_id in chunk.order:
@@ -437,74 +507,75 @@ class Remover(steps.Steps):
                 slots.append([label, slot_id, chunk.rows.get(slot_id)])
         return slots
 
-    def _lock(self, image_ids: list[str], chunk: steps.Chunk,
-              waiting: set[str]) -> list[str]:
-        """Lock the images (before their last read); the IDs locked.
+    def _acquire(self, image_ids: list[str], chunk: chunk_mod.Chunk,
+                 ) -> tuple[list[str], set[str]]:
+        """The lock stage for a chunk: ``(locked IDs, waiting IDs)``.
 
-        Images locked by another run wait (``waiting``, retried by
-        :meth:`_retry`) until ``lock_wait`` has passed since they were
-        first met; then they get ``failed`` rows.
+        A :class:`~osc_image_store.engine.lock.LockError` ends the run
+        when nothing was done yet; later it halts the run (the images
+        left fail with its reason).
         """
         try:
-            taken = self.locks.take(image_ids)
+            acquired = self.acquirer.acquire(
+                image_ids, lambda image_id: self._name(image_id, chunk))
         except lock_mod.LockError as exc:
             if not self._given and not self._out:
                 # nothing done yet: the run ends with it
                 raise lock_mod.LockError('%s Nothing was removed.'
                                          % exc) from exc
-            self.halted = str(exc)
-            return image_ids  # failed below, nothing locked
-        now = time.monotonic()
-        late = []
-        for image_id, error in taken.unsure.items():
-            self._waiting.pop(image_id, None)
-            self.lock_unsure.append(image_id)
-            chunk.rows[image_id] = self._row(
-                image_id, self._name(image_id, chunk), results.FAILED, None,
-                'Nothing was removed. %s Then run this command again.'
-                % lock_mod.unanswered(image_id, error))
-        for image_id in image_ids:
-            if image_id in self.locks.held or image_id in taken.unsure:
-                self._waiting.pop(image_id, None)
-                continue
-            deadline = self._waiting.setdefault(
-                image_id, now + self.options.lock_wait)
-            if now >= deadline:
-                del self._waiting[image_id]
-                late.append(image_id)
-            else:
-                waiting.add(image_id)
-                self._names[image_id] = self._name(image_id, chunk)
-        if waiting and self.on_wait is not None:
-            self.on_wait(
-                'Waiting up to %d s for image(s) locked by another run of '
-                'this command: %s%s' % (
-                    self.options.lock_wait, ', '.join(sorted(waiting)[:5]),
-                    ', ...' if len(waiting) > 5 else '.'))
-            self.on_wait = None  # said once
-        if late:
-            tags = self.locks.busy_tags(late)
-            for image_id in late:
-                self.locked_out.append(image_id)
-                chunk.rows[image_id] = self._row(
-                    image_id, self._name(image_id, chunk), results.FAILED,
-                    None, 'Image %s is locked by another run of this command '
-                    '(tag %s of metadata definitions namespace %s, since '
-                    '%s); waited %d s; nothing was removed. A lock also '
-                    'stays after a removal whose outcome was unknown or '
-                    'unverified, and after a run that was killed: check '
-                    'where the image\'s data is with "openstack image store '
-                    'list --image %s"; once no run works on it, clear the '
-                    'lock with "%s".'
-                    % (image_id, image_id, lock_mod.NAMESPACE,
-                       lock_mod.since(tags.get(image_id)),
-                       self.options.lock_wait, image_id,
-                       lock_mod.clear_command([image_id])))
-        return [i for i in image_ids if i in self.locks.held]
+            self.run_state.halted = str(exc)
+            return image_ids, set()  # failed by the caller, none locked
+        chunk.rows.update(acquired.rows)
+        for image_id in acquired.waiting:
+            self._names[image_id] = self._name(image_id, chunk)
+        return acquired.locked, acquired.waiting
 
-    def _name(self, image_id: str, chunk: steps.Chunk) -> str | None:
-        """An image's name, as its chunk or an earlier one read it."""
-        return chunk.names.get(image_id) or self._names.get(image_id)
+    def _read(self, image_ids: list[str],
+              chunk: chunk_mod.Chunk) -> dict[str, resources.Image]:
+        """The read-fresh stage: one listing; rows for images not read."""
+        chunk.read_at = time.monotonic()
+        found, rows = reads.read_fresh(self.proxy, self.store, image_ids,
+                                       chunk.names)
+        for image_id, image in found.items():
+            chunk.names[image_id] = image.name
+        for image_id, row in rows.items():
+            chunk.rows.setdefault(image_id, row)
+        return found
+
+    def _remove(self, images: list[resources.Image], chunk: chunk_mod.Chunk,
+                pool: futures.Executor) -> None:
+        """Remove, read back, check the locks held, prove: a row each.
+
+        An outcome in doubt, or a failed data proof, keeps its lock.
+        """
+        run = self.run_state
+        work = self.deleter.remove(images, chunk, pool)
+        self.releaser.check_held(work)
+        proofs = {}
+        for image_id, item in work.items():
+            if (item.verdict is not None and item.verdict.result is None
+                    and item.after is not None and self.options.verify_data):
+                proofs[image_id] = pool.submit(prove.prove_data,
+                                               self.proxy, item.after)
+        read_only = bool(self.target and self.target.is_read_only)
+        for image_id, item in work.items():
+            if item.row is None and item.verdict is None:
+                if run.halted and not self.stop.is_set():
+                    chunk.rows[image_id] = self._row(
+                        image_id, item.before.name, results.FAILED,
+                        item.before.store_ids, run.halted)
+                else:
+                    run.not_started = True  # stopped before its DELETE
+                continue
+            row = item.row or prove.settle(item, proofs.get(image_id),
+                                           self.store, read_only)
+            if item.verdict is not None and (
+                    item.verdict.keep_lock
+                    or (item.verdict.result is None
+                        and row.result == results.FAILED)):
+                # In doubt, or the data proof failed: the lock stays.
+                row = self.releaser.unlock(row, keep=True)
+            chunk.rows[image_id] = row
 
     def _to_copy(self, image: resources.Image) -> bool:
         """Whether the image's sole copy must be copied before removal."""
@@ -533,7 +604,7 @@ class Remover(steps.Steps):
         # dies leaves few): its job takes the lock again before its last
         # read.
         if len(self._copies) >= self.options.max_copies:
-            self._release(image.id)
+            self.releaser.release(image.id)
         self._copies[image.id] = copies.submit(self._copy, image.id)
         return None
 
@@ -551,7 +622,7 @@ class Remover(steps.Steps):
             return copy_mod.Copied(False, '%s Nothing was copied or '
                                    'removed.' % exc)
         if taken.unsure:
-            self.lock_unsure.append(image_id)
+            self.ledger.unsure.append(image_id)
             return copy_mod.Copied(False, 'Nothing was copied or removed. %s'
                                    % lock_mod.unanswered(
                                        image_id, taken.unsure[image_id]))

@@ -12,6 +12,7 @@
 """What happened to each image: :class:`Removal` and its result values."""
 
 import dataclasses
+import typing as ty
 
 #: The store's copy is gone, another copy stays and was read (one byte).
 REMOVED = 'removed'
@@ -83,3 +84,24 @@ class Removal:
     def failed(self) -> bool:
         """Whether this image counts as a failure (exit code 1)."""
         return self.result in FAILURES
+
+
+def row(store: str, image_id: str | None, name: str | None, result: str,
+        remaining: ty.Iterable[str] | None, reason: str | None,
+        copied_to: str | None = None, size: int | None = None) -> Removal:
+    """Build the :class:`Removal` of one image.
+
+    :param store: the store ID the data was to leave.
+    :param image_id: the image ID, or None.
+    :param name: the image name (or the argument that did not resolve).
+    :param result: one of :data:`ALL`.
+    :param remaining: store IDs in any order (sorted here), or None when
+        the image could not be read.
+    :param reason: for an operator, or None.
+    :param copied_to: see :attr:`Removal.copied_to`.
+    :param size: the image size in bytes, or None.
+    :returns: :class:`Removal`.
+    """
+    return Removal(image_id, name, store, result,
+                   None if remaining is None else tuple(sorted(remaining)),
+                   reason, copied_to, size)

@@ -364,12 +364,12 @@ class TestCase(testtools.TestCase):
         self.stderr = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
         self.clock = Clock()
-        for module in ('steps', 'remover'):
+        for module in ('acquire', 'delete', 'remover'):
             self.useFixture(fixtures.MonkeyPatch(
                 'osc_image_store.engine.%s.time' % module, self.clock))
         # Tries of locked images at a fixed pace (every second).
         self.useFixture(fixtures.MonkeyPatch(
-            'osc_image_store.engine.remover.random',
+            'osc_image_store.engine.acquire.random',
             types.SimpleNamespace(uniform=lambda low, high: (low + high) / 2)))
         # The command's stop event waits on the test clock too.
         self.useFixture(fixtures.MonkeyPatch(

@@ -1,0 +1,144 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The remove stage: the store DELETEs of a chunk, each read back.
+
+Each image's ``DELETE /v2/stores/{store}/{image_id}`` is sent once, on a
+read at most ``fresh_for`` seconds old (the images not yet sent are read
+again with one listing, and decided again, when it is older); the sent
+images are read back (:func:`~osc_image_store.engine.reads.read_back`)
+and :func:`~osc_image_store.engine.outcome.classify` gives each a
+verdict.  A store that still lists the image after a 204 holds another
+location of it: the DELETE is sent again, up to :data:`MAX_ROUNDS`.
+"""
+
+from concurrent import futures
+import time
+import typing as ty
+
+from osc_image_store.engine import checks
+from osc_image_store.engine import chunk as chunk_mod
+from osc_image_store.engine import options as options_mod
+from osc_image_store.engine import outcome
+from osc_image_store.engine import reads
+from osc_image_store.engine import results
+from osc_image_store.sdk import proxy as sdk_proxy
+from osc_image_store.sdk import resources
+
+#: Most deletes of one image in one run (a store may hold 2+ locations).
+MAX_ROUNDS = 4
+
+
+class Deleter:
+    """Sends a chunk's store DELETEs and classifies what they did.
+
+    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy`.
+    :param store: the store ID.
+    :param stores: the cloud's stores by ID (to decide again).
+    :param options: :class:`~osc_image_store.engine.options.Options`
+        (``fresh_for``, ``ignore_missing`` and the decide flags).
+    :param run: the run's :class:`~osc_image_store.engine.chunk.Run`: no
+        DELETE is sent once it is ending.
+    """
+
+    def __init__(self, proxy: sdk_proxy.Proxy, store: str,
+                 stores: ty.Mapping[str, resources.Store],
+                 options: options_mod.Options, run: chunk_mod.Run):
+        self.proxy, self.store, self.stores = proxy, store, stores
+        self.options, self.run = options, run
+
+    def remove(self, images: list[resources.Image], chunk: chunk_mod.Chunk,
+               pool: futures.Executor) -> dict[str, chunk_mod.Work]:
+        """DELETE each image's copy (``parallel`` at once), read back.
+
+        :param images: the images as read fresh, each decided removable.
+        :param chunk: the chunk (its ``read_at``, ``sent`` and ``mutex``).
+        :param pool: the executor of the DELETEs.
+        :returns: ``{image ID: Work}``: a verdict for each image sent; a
+            row for each refused by a re-read; neither for an image not
+            sent (the run ended first).
+        """
+        work = {image.id: chunk_mod.Work(image, read_at=chunk.read_at)
+                for image in images}
+        active = list(work)
+        for _round in range(MAX_ROUNDS):
+            if not active:
+                break
+            todo = {i: work[i] for i in active}
+            for job in [pool.submit(self._delete, todo[i], todo, chunk)
+                        for i in active]:
+                job.result()
+            sent = [i for i in active if work[i].sent and work[i].row is None]
+            read_at = time.monotonic()
+            after = reads.read_back(self.proxy, sent)
+            again = []
+            for image_id in sent:
+                item = work[image_id]
+                item.after = after.get(image_id)
+                item.verdict = outcome.classify(
+                    item.before, self.store, item.error, item.after,
+                    ignore_missing=self.options.ignore_missing)
+                if item.verdict.again and item.after is not None:
+                    item.before, item.error = item.after, None
+                    item.sent, item.read_at = False, read_at
+                    again.append(image_id)
+            active = again
+        for image_id in active:  # still more locations after the rounds
+            item = work[image_id]
+            item.sent = True
+            item.verdict = outcome.Verdict(
+                results.UNVERIFIED, 'Image %s still lists store %s after %d '
+                'removals (one location each); run this command again.'
+                % (image_id, self.store, MAX_ROUNDS),
+                tuple(sorted(item.after.store_ids)) if item.after else None)
+        return work
+
+    def _delete(self, item: chunk_mod.Work,
+                work: dict[str, chunk_mod.Work],
+                chunk: chunk_mod.Chunk) -> None:
+        """Send one store DELETE, on a read at most ``fresh_for`` old."""
+        if self.run.ending:
+            return  # Ctrl-C, or the lock is gone: no new removal starts.
+        with chunk.mutex:
+            if time.monotonic() - item.read_at > self.options.fresh_for:
+                self._refresh(work)
+            if item.row is not None or self.run.ending:
+                return
+            image = item.before
+            chunk.sent.add(image.id)  # in flight from here on
+            item.sent = True
+        try:
+            self.proxy.delete_image_from_store(image.id, self.store)
+        except outcome.REQUEST_ERRORS as exc:
+            item.error = exc
+
+    def _refresh(self, work: dict[str, chunk_mod.Work]) -> None:
+        """Read the images not yet sent again (one listing); decide again."""
+        ids = [i for i, w in work.items() if not w.sent and w.row is None]
+        read_at = time.monotonic()
+        try:
+            fresh = self.proxy.images_by_id(ids)
+        except outcome.REQUEST_ERRORS as exc:
+            fresh, error = {}, str(exc)
+        else:
+            error = 'not found: deleted, or no longer visible to you'
+        for image_id in ids:
+            item = work[image_id]
+            image = fresh.get(image_id)
+            if image is None:
+                item.row = results.row(
+                    self.store, image_id, item.before.name, results.FAILED,
+                    None, 'Image %s could not be read again before its '
+                    'removal (%s); nothing was removed.' % (image_id, error))
+                continue
+            item.before, item.read_at = image, read_at
+            item.row = checks.decide(image, self.proxy, self.store,
+                                     self.stores, self.options)
