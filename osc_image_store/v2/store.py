@@ -88,12 +88,6 @@ EXIT_CODES_HELP = _(
     'lives with "openstack image store list --image <image>".')
 
 
-#: Helpers shared with other modules (kept here for callers of old).
-image_store_client = args.image_store_client
-store_id = args.store_id
-image_name_or_id = args.image_name_or_id
-
-
 class ListStore(command.Lister):
     get_epilog = args.epilog
     _description = _(
@@ -112,7 +106,7 @@ class ListStore(command.Lister):
         parser.add_argument(
             '--image',
             metavar='<image>',
-            type=image_name_or_id,
+            type=args.image_name_or_id,
             help=_('Add an "Image Data" column saying whether each store '
                    'holds the data of this image (name or ID)'),
         )
@@ -121,7 +115,7 @@ class ListStore(command.Lister):
     def take_action(
         self, parsed_args: argparse.Namespace,
     ) -> tuple[tuple[str, ...], list[tuple[ty.Any, ...]]]:
-        client = image_store_client(self)
+        client = args.image_store_client(self)
         fields = dict(STORE_FIELDS)
         try:
             stores = None
