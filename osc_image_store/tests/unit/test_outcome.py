@@ -15,6 +15,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import outcome
+from osc_image_store.engine import prove
 from osc_image_store.engine import results
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
@@ -245,7 +246,7 @@ class TestProveData(OutcomeCase):
     def prove(self, status=None, content=b'', **fields):
         if status is not None:
             self.mock_file(self.iid, status, content)
-        return outcome.prove_data(self.proxy, self.image('fast', **fields))
+        return prove.prove_data(self.proxy, self.image('fast', **fields))
 
     def test_one_byte_read(self):
         self.assertEqual((True, ''), self.prove(206, b'x'))
