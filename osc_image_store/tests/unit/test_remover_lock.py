@@ -45,7 +45,7 @@ class LockCase(base.EngineCase):
 
     def engine(self, **options):
         engine = self.remover(**options)
-        engine.on_wait = self.waits.append
+        engine.acquirer.on_wait = self.waits.append
         return engine
 
     def store_deletes(self):
