@@ -24,6 +24,7 @@ import random
 import time
 import typing as ty
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import results
 
@@ -55,14 +56,17 @@ class Acquirer:
         for.
     :param on_wait: called once with a sentence when images are waited
         for, or None.
+    :param advice: how the rows name the actions they advise.
     :ivar waiting: ``{image ID: deadline}`` (:func:`time.monotonic`, s)
         of the images waited for.
     """
 
     def __init__(self, locks: lock_mod.ImageLocks, ledger: lock_mod.Ledger,
                  store: str, lock_wait: float,
-                 on_wait: ty.Callable[[str], None] | None = None):
+                 on_wait: ty.Callable[[str], None] | None = None,
+                 advice: advice_mod.Advice = advice_mod.API):
         self.locks, self.ledger, self.store = locks, ledger, store
+        self.advice = advice
         self.lock_wait, self.on_wait = lock_wait, on_wait
         self.waiting: dict[str, float] = {}
         self._next_try = 0.0
@@ -89,7 +93,7 @@ class Acquirer:
             rows[image_id] = results.row(
                 self.store, image_id, name_of(image_id), results.FAILED, None,
                 'Nothing was removed. %s Then run this command again.'
-                % lock_mod.unanswered(image_id, error))
+                % lock_mod.unanswered(image_id, error, self.advice))
         for image_id in image_ids:
             if image_id in self.locks.held or image_id in taken.unsure:
                 self.waiting.pop(image_id, None)
@@ -119,13 +123,13 @@ class Acquirer:
                     '%s); waited %d s; nothing was removed. A lock also '
                     'stays after a removal whose outcome was unknown or '
                     'unverified, and after a run that was killed: check '
-                    'where the image\'s data is with "openstack image store '
-                    'list --image %s"; once no run works on it, clear the '
-                    'lock with "%s".'
+                    'where the image\'s data is with "%s"; once no run works '
+                    'on it, clear the lock with "%s".'
                     % (image_id, image_id, lock_mod.NAMESPACE,
                        lock_mod.since(tags.get(image_id)),
-                       self.lock_wait, image_id,
-                       lock_mod.clear_command([image_id])))
+                       self.lock_wait, self.advice.where(image_id),
+                       self.advice.clear_locks(lock_mod.NAMESPACE,
+                                               [image_id])))
         return Acquired([i for i in image_ids if i in self.locks.held],
                         waiting, rows)
 

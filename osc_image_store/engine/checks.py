@@ -23,6 +23,7 @@ import typing as ty
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import results
 from osc_image_store.sdk import resources
@@ -82,6 +83,7 @@ def refusal(
     stores: ty.Mapping[str, resources.Store], *,
     ignore_missing: bool = False, skip_only_copy: bool = False,
     allow_read_only_copies: bool = False,
+    advice: advice_mod.Advice = advice_mod.API,
 ) -> tuple[str, str | None] | None:
     """Whether the copy in ``store`` must stay, from one fresh read.
 
@@ -92,6 +94,11 @@ def refusal(
     :param image: the image as just read.
     :param store: the store ID the copy is to leave.
     :param stores: the cloud's stores by ID.
+    :param ignore_missing: an image not in the store is ``absent``.
+    :param skip_only_copy: a sole copy is ``skipped``, not ``failed``.
+    :param allow_read_only_copies: remove even when every other copy is
+        on a read-only store.
+    :param advice: how the reason names the actions it advises.
     :returns: None when the removal may go on, else ``(result, reason)``
         with result ``failed``, ``absent`` or ``skipped``.
     """
@@ -113,25 +120,28 @@ def refusal(
                    if s != store and s in image.importing_to_stores]
         return (results.SKIPPED if skip_only_copy else results.FAILED), (
             'Store %s holds the only copy of image %s%s; it is kept. To move '
-            'it, run the command again with --copy-to <another store>; to '
-            'delete the image itself, use "openstack image delete %s".'
+            'it, run the command again with %s; to delete the image itself, '
+            'use "%s".'
             % (store, image.id, ' (store(s) %s, named by an import still in '
                'progress, do not count as copies until it ends)'
-               % names(pending) if pending else '', image.id))
+               % names(pending) if pending else '', advice.option('copy_to'),
+               advice.delete_image(image.id)))
     writable = [s for s in others
                 if s not in stores or not stores[s].is_read_only]
     if not writable and not allow_read_only_copies:
         return (results.SKIPPED if skip_only_copy else results.FAILED), (
             'Every other copy of image %s is on a read-only store (%s), '
             'whose data Glance cannot check or manage; the copy in %s is '
-            'kept. Pass --allow-read-only-copies to remove it anyway.'
-            % (image.id, names(others), store))
+            'kept. Pass %s to remove it anyway.'
+            % (image.id, names(others), store,
+               advice.option('allow_read_only_copies')))
     return None
 
 
 def decide(
     image: resources.Image, proxy: 'sdk_proxy.Proxy', store: str,
     stores: ty.Mapping[str, resources.Store], options: options_mod.Options,
+    advice: advice_mod.Advice = advice_mod.API,
 ) -> results.Removal | None:
     """The decide stage: may the copy in ``store`` leave, on this read?
 
@@ -147,20 +157,22 @@ def decide(
     :param options: :class:`~osc_image_store.engine.options.Options`
         (``ignore_missing``, ``skip_only_copy``,
         ``allow_read_only_copies``).
+    :param advice: how the reason names the actions it advises.
     :returns: None when the removal may go on, else the image's row
         (``failed``, ``absent`` or ``skipped``, with the reason and the
         stores as read).
     """
     refused: tuple[str, str | None] | None = None
     if image.status == 'active':
-        blocker = import_blocker(image, proxy)
+        blocker = import_blocker(image, proxy, advice=advice)
         if blocker is not None:
             refused = results.FAILED, blocker
     if refused is None:
         refused = refusal(
             image, store, stores, ignore_missing=options.ignore_missing,
             skip_only_copy=options.skip_only_copy,
-            allow_read_only_copies=options.allow_read_only_copies)
+            allow_read_only_copies=options.allow_read_only_copies,
+            advice=advice)
     if refused is None:
         return None
     return results.row(store, image.id, image.name, refused[0],
@@ -170,6 +182,7 @@ def decide(
 def import_blocker(
     image: resources.Image, proxy: 'sdk_proxy.Proxy',
     now: datetime.datetime | None = None,
+    advice: advice_mod.Advice = advice_mod.API,
 ) -> str | None:
     """Why an import forbids touching the image now, if one does.
 
@@ -184,6 +197,7 @@ def import_blocker(
     :param image: the image as just read.
     :param proxy: the SDK proxy, for the task reads.
     :param now: the current UTC time (for tests).
+    :param advice: how the reason names the actions it advises.
     :returns: None, or the reason for an operator.
     """
     lock, importing = image.import_task, image.importing_to_stores
@@ -211,10 +225,9 @@ def import_blocker(
                     'not changed since %s: Glance treats it as expired and '
                     'the next import replaces it. No removal while it is '
                     'there; if no import is running, re-run the import '
-                    '(openstack image import %s --method copy-image '
-                    '--store <store>), then this command.'
+                    '(%s), then this command.'
                     % (image.id, task.id, task.status, task.updated_at,
-                       image.id))
+                       advice.copy_image(image.id, '<store>')))
         late = ''
         if task is not None and age is not None:
             late = (' Its task was last updated %s (%d min ago); if no import '
@@ -225,9 +238,8 @@ def import_blocker(
                        _minutes(_expiry(task))))
         return ('Image %s is being imported%s%s; removing a copy now could '
                 'leave a ghost copy and lose data. Run this command again '
-                'when the import has ended ("openstack image store list '
-                '--image %s" shows the stores).%s'
-                % (image.id, where, state, image.id, late))
+                'when the import has ended ("%s" shows the stores).%s'
+                % (image.id, where, state, advice.where(image.id), late))
     marker = ('import lock os_glance_import_task' if lock
               else 'importing flag os_glance_importing_to_stores (%s)'
               % names(importing))
@@ -239,11 +251,11 @@ def import_blocker(
     return ('Image %s still has the %s of import task %s, which ended in '
             '%s: the marker is stale (Glance stopped or failed mid-import) '
             'and no import is running, but it is not removed while it is '
-            'there.%s To clear it, re-run the copy (openstack image import '
-            '%s --method copy-image --store %s) and, when it has ended, run '
-            'this command again.'
-            % (image.id, marker, task.id, task.status, until, image.id,
-               ' '.join(sorted(importing)) or '<store>'))
+            'there.%s To clear it, re-run the copy (%s) and, when it has '
+            'ended, run this command again.'
+            % (image.id, marker, task.id, task.status, until,
+               advice.copy_image(image.id,
+                                 ' '.join(sorted(importing)) or '<store>')))
 
 
 def import_expired(task: ty.Any,

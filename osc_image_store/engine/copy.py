@@ -12,7 +12,7 @@
 """Copy an image's sole copy into another store, and wait until it is real.
 
 Used before a removal when the store holds the image's only copy
-(``--copy-to``).  The copy is Glance's ``copy-image`` import
+(``Options.copy_to``).  The copy is Glance's ``copy-image`` import
 (``POST /v2/images/{id}/import``).  It is finished only when Glance's
 import lock (``os_glance_import_task``) is released, the importing flag
 (``os_glance_importing_to_stores``) no longer names the target, ``stores``
@@ -45,6 +45,7 @@ import typing as ty
 
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import checks
 from osc_image_store.engine import outcome
 from osc_image_store.engine import prove
@@ -57,7 +58,7 @@ from osc_image_store.sdk import resources
 POLL = 1.0
 #: Seconds a copy may go without any change of its import task or of the
 #: image's import markers before it counts as stalled (by default; the
-#: command's ``--copy-stall-timeout``).  Glance updates a running copy's
+#: ``Options.stall_after``).  Glance updates a running copy's
 #: task about once a minute: five updates missed.
 STALL_AFTER = 300.0
 #: Bytes a second that Glance is assumed to stage an image at, at least,
@@ -121,8 +122,8 @@ class _Watch:
     """What a copy's import looked like, and since when it has not moved."""
 
     def __init__(self, image_id: str, target: str, stall_after: float,
-                 size: int | None):
-        self.image_id, self.target = image_id, target
+                 size: int | None, advice: advice_mod.Advice):
+        self.image_id, self.target, self.advice = image_id, target, advice
         self.stall_after, self.size = stall_after, size
         self.key: ty.Any = None
         self.since = time.monotonic()
@@ -205,10 +206,11 @@ class _Watch:
                 'changed for %d s (this command waits at most %d s for a '
                 'copy that does not move). %s. Nothing was removed. %s'
                 % (self.image_id, self.target, what, self.state(), quiet,
-                   allowed, may, _lock_note(self.image, task)))
+                   allowed, may, _lock_note(self.image, task, self.advice)))
 
 
-def _lock_note(image: resources.Image, task: ty.Any) -> str:
+def _lock_note(image: resources.Image, task: ty.Any,
+               advice: advice_mod.Advice) -> str:
     """What the import lock left on the image means for an operator."""
     if not image.import_task:
         return 'Run the command again later.'
@@ -226,15 +228,17 @@ def _lock_note(image: resources.Image, task: ty.Any) -> str:
                  % (checks.import_expiry(task).total_seconds() // 60))
     return ('Its import lock (os_glance_import_task %s) stays on the image '
             'until the task ends%s: until then Glance refuses other imports '
-            'of it. Check it with "openstack image task show %s", and run '
-            'the command again once it has ended.'
-            % (image.import_task, lapse, image.import_task))
+            'of it. Check it with "%s", and run the command again once it '
+            'has ended.'
+            % (image.import_task, lapse,
+               advice.show_task(image.import_task)))
 
 
 def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
                   target: str, timeout: float, stop: threading.Event,
                   poll: float = POLL,
-                  stall_after: float = STALL_AFTER) -> Copied:
+                  stall_after: float = STALL_AFTER,
+                  advice: advice_mod.Advice = advice_mod.API) -> Copied:
     """Copy an image into ``target`` unless it is there; wait until real.
 
     :param proxy: the SDK proxy.
@@ -247,17 +251,18 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
     :param stall_after: seconds without any change of the import task or
         the image's import markers after which the copy is reported as
         stalled (see :func:`quiet_allowed`).
+    :param advice: how the reasons name the actions they advise.
     :returns: :class:`Copied`.
     """
     copied, last = _copy(proxy, image_id, store, target, timeout, stop,
-                         poll, stall_after)
+                         poll, stall_after, advice)
     return dataclasses.replace(
         copied, reached=target if copied.ok else _reached(last, target))
 
 
 def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
           timeout: float, stop: threading.Event, poll: float,
-          stall_after: float,
+          stall_after: float, advice: advice_mod.Advice,
           ) -> tuple[Copied, resources.Image | None]:
     """:func:`copy_and_wait`, and the image as last read (None: unread)."""
     deadline = time.monotonic() + timeout
@@ -276,7 +281,7 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
         if busy and target not in image.importing_to_stores and not (
                 _copying_into(proxy, image, target)):
             return Copied(False, '%s%s' % (
-                checks.import_blocker(image, proxy), kept),
+                checks.import_blocker(image, proxy, advice=advice), kept),
                 stores=tuple(sorted(image.store_ids))), image
         if not busy:
             if stop.is_set():
@@ -303,7 +308,7 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
             except outcome.REQUEST_ERRORS:
                 # The import may or may not have started: read and see.
                 started = True
-    watch = _Watch(image_id, target, stall_after, image.size)
+    watch = _Watch(image_id, target, stall_after, image.size, advice)
     last: resources.Image | None = image
     while True:
         stores = tuple(sorted(last.store_ids)) if last is not None else None
@@ -316,7 +321,8 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
             now = None
         if now is not None:
             last = now
-            done, task, error = _settled(proxy, now, target, refused + kept)
+            done, task, error = _settled(proxy, now, target, refused + kept,
+                                         advice)
             stores = tuple(sorted(now.store_ids))
             if done is not None:
                 return dataclasses.replace(
@@ -330,7 +336,7 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
             return Copied(False, 'The copy of image %s into store %s has '
                           'not finished after %d s: %s.%s %s'
                           % (image_id, target, timeout, watch.state(),
-                             kept, _lock_note(last, watch.task)
+                             kept, _lock_note(last, watch.task, advice)
                              if last is not None
                              else 'Run the command again later.'),
                           stores=stores), last
@@ -376,7 +382,8 @@ def _interrupted(watch: _Watch, kept: str,
 
 
 def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
-             kept: str) -> tuple[Copied | None, ty.Any, str | None]:
+             kept: str, advice: advice_mod.Advice,
+             ) -> tuple[Copied | None, ty.Any, str | None]:
     """How the copy stands on one read: done, failed, or None (running).
 
     :returns: ``(verdict, task, error)``: the import task as read (None
@@ -401,7 +408,8 @@ def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
             # Nothing has moved for as long as Glance allows: the copy
             # died with the Images API that ran it.
             return Copied(False, '%s%s' % (
-                checks.import_blocker(image, proxy), kept)), task, None
+                checks.import_blocker(image, proxy, advice=advice),
+                kept)), task, None
         return None, task, None
     if target in image.importing_to_stores:
         return None, None, None

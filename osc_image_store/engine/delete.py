@@ -24,6 +24,7 @@ from concurrent import futures
 import time
 import typing as ty
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import checks
 from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import options as options_mod
@@ -47,13 +48,15 @@ class Deleter:
         (``fresh_for``, ``ignore_missing`` and the decide flags).
     :param run: the run's :class:`~osc_image_store.engine.chunk.Run`: no
         DELETE is sent once it is ending.
+    :param advice: how the verdicts name the actions they advise.
     """
 
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
                  stores: ty.Mapping[str, resources.Store],
-                 options: options_mod.Options, run: chunk_mod.Run):
+                 options: options_mod.Options, run: chunk_mod.Run,
+                 advice: advice_mod.Advice = advice_mod.API):
         self.proxy, self.store, self.stores = proxy, store, stores
-        self.options, self.run = options, run
+        self.options, self.run, self.advice = options, run, advice
 
     def remove(self, images: list[resources.Image], chunk: chunk_mod.Chunk,
                pool: futures.Executor) -> dict[str, chunk_mod.Work]:
@@ -85,7 +88,8 @@ class Deleter:
                 item.after = after.get(image_id)
                 item.verdict = outcome.classify(
                     item.before, self.store, item.error, item.after,
-                    ignore_missing=self.options.ignore_missing)
+                    ignore_missing=self.options.ignore_missing,
+                    advice=self.advice)
                 if item.verdict.again and item.after is not None:
                     item.before, item.error = item.after, None
                     item.sent, item.read_at = False, read_at
@@ -141,4 +145,4 @@ class Deleter:
                 continue
             item.before, item.read_at = image, read_at
             item.row = checks.decide(image, self.proxy, self.store,
-                                     self.stores, self.options)
+                                     self.stores, self.options, self.advice)

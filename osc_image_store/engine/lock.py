@@ -20,8 +20,8 @@ the tag ``<image ID>`` in the metadata definitions namespace
 deleted; made on first use).  Creating a tag is Glance's atomic
 test-and-set (tags are unique per namespace): of two runs, exactly one
 gets 201.  No clock, lease or takeover is involved: a tag stays until
-the run that made it deletes it, or an operator does
-(:func:`clear_command`).
+the run that made it deletes it, or an operator does (:func:`clear`;
+:meth:`~osc_image_store.engine.advice.Advice.clear_locks` words it).
 
 An image whose removal has an outcome in doubt (unknown, unverified, a
 failed data proof, no store left) keeps its tag: Glance may still carry
@@ -36,6 +36,7 @@ import typing as ty
 
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import outcome
 from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import identifiers
@@ -45,10 +46,9 @@ from osc_image_store.sdk import resources
 #: The namespace whose tags lock images (see the module docstring).
 NAMESPACE = sdk_proxy.LOCK_NAMESPACE
 _DISPLAY = 'osc-image-store: images whose data is being removed'
-_DESCRIPTION = ('Locks of "openstack image store delete": a tag named by an '
-                'image ID while a run removes that image\'s data from a '
-                'store. Clear one with "openstack image store lock delete '
-                '<image-id>" once no run works on it.')
+_DESCRIPTION = ('Locks of osc-image-store: a tag named by an image ID while '
+                'a run removes that image\'s data from a store. Delete a tag '
+                'only once no run works on that image.')
 _ERRORS = outcome.REQUEST_ERRORS
 
 
@@ -56,26 +56,21 @@ class LockError(Exception):
     """Image locks cannot be taken at all (e.g. 403: not admin)."""
 
 
-def clear_command(image_ids: ty.Iterable[str]) -> str:
-    """The command that clears the locks of images.
-
-    :param image_ids: image IDs.
-    :returns: ``openstack image store lock delete <id> [<id> ...]``.
-    """
-    return 'openstack image store lock delete ' + ' '.join(image_ids)
-
-
-def unanswered(image_id: str, error: str) -> str:
+def unanswered(image_id: str, error: str,
+               advice: advice_mod.Advice = advice_mod.API) -> str:
     """What an operator does about a lock request that got no answer.
 
-    :param image_id: the image ID; ``error``: the request's error.
+    :param image_id: the image ID.
+    :param error: the request's error.
+    :param advice: how the sentences name the actions they advise.
     :returns: sentences for a row's reason.
     """
     return ('The request that locks image %s got no answer (%s): Glance may '
-            'still make that lock. If "openstack image store lock list" '
-            'shows it, it is this run\'s; clear it with "%s" once no request '
-            'of this run can still reach Glance.'
-            % (image_id, error, clear_command([image_id])))
+            'still make that lock. If "%s" shows it, it is this run\'s; '
+            'clear it with "%s" once no request of this run can still reach '
+            'Glance.'
+            % (image_id, error, advice.list_locks(NAMESPACE),
+               advice.clear_locks(NAMESPACE, [image_id])))
 
 
 def since(tag: ty.Any) -> str:
@@ -143,11 +138,13 @@ class ImageLocks:
     """The image locks held by one run.
 
     :param proxy: the SDK proxy (its metadef tag calls).
+    :param advice: how :class:`LockError` names the fix it advises.
     :ivar held: IDs of the images this run has locked and not released.
     """
 
-    def __init__(self, proxy: sdk_proxy.Proxy):
-        self.proxy = proxy
+    def __init__(self, proxy: sdk_proxy.Proxy,
+                 advice: advice_mod.Advice = advice_mod.API):
+        self.proxy, self.advice = proxy, advice
         self.held: set[str] = set()
         self._namespace_checked = False
 
@@ -273,12 +270,12 @@ class ImageLocks:
                 'The image locks cannot be used: the metadata definitions '
                 'namespace %s is %s (every project could read it, or its '
                 'locks could not be removed). Make it private and '
-                'unprotected with "openstack image metadef namespace set '
-                '--private --unprotected %s", then run this command again.'
+                'unprotected with "%s", then run this command again.'
                 % (NAMESPACE, ' and '.join(filter(None, (
                     namespace.visibility != 'private' and str(
                         namespace.visibility), namespace.is_protected
-                    and 'protected'))), NAMESPACE))
+                    and 'protected'))),
+                   self.advice.open_namespace(NAMESPACE)))
         self._namespace_checked = True
 
     def keep(self, image_id: str) -> None:

@@ -25,6 +25,7 @@ import typing as ty
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import resources
@@ -112,7 +113,8 @@ def explain(error: Exception, image_id: str, store: str) -> str:
 
 def classify(before: resources.Image, store: str, error: Exception | None,
              after: resources.Image | None, *,
-             ignore_missing: bool = False) -> Verdict:
+             ignore_missing: bool = False,
+             advice: advice_mod.Advice = advice_mod.API) -> Verdict:
     """Decide what one store delete did.
 
     :param before: the image as read just before the delete.
@@ -120,11 +122,13 @@ def classify(before: resources.Image, store: str, error: Exception | None,
     :param error: the delete's error, or None for a 204.
     :param after: the image as read after the delete, or None when that
         read failed.
+    :param ignore_missing: a 404 for an image no longer in the store is
+        ``absent``.
+    :param advice: how the reason names the actions it advises.
     :returns: a :class:`Verdict`.
     """
     image_id = before.id
-    check = ('check it with "openstack image store list --image %s"'
-             % image_id)
+    check = 'check it with "%s"' % advice.where(image_id)
     if after is None:
         if error is None:
             return Verdict(results.UNVERIFIED, (
@@ -177,9 +181,10 @@ def classify(before: resources.Image, store: str, error: Exception | None,
             'import, another client) wrote the location back with no data '
             'behind it (a ghost). Before removing any other copy, check '
             'which stores really hold its data; then clear the lock (below) '
-            'and run this command again with the same --store (and '
-            '--ignore-missing): the ghost may be the only copy listed '
-            'besides the real ones.' % (image_id, store)), left,
+            'and run this command again with the same %s (and %s): the '
+            'ghost may be the only copy listed besides the real ones.'
+            % (image_id, store, advice.option('store'),
+               advice.option('ignore_missing'))), left,
             keep_lock=True)
     if is_clear(error):
         return Verdict(results.FAILED,

@@ -18,6 +18,7 @@ a removal's verdict and proof into the image's row.
 
 from concurrent import futures
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
@@ -54,7 +55,8 @@ def prove_data(proxy: sdk_proxy.Proxy,
 
 def settle(item: chunk_mod.Work,
            proof: futures.Future[tuple[bool | None, str]] | None,
-           store: str, read_only: bool) -> results.Removal:
+           store: str, read_only: bool,
+           advice: advice_mod.Advice = advice_mod.API) -> results.Removal:
     """The row of a sent removal, from its verdict and data proof.
 
     :param item: the image's :class:`~osc_image_store.engine.chunk.Work`,
@@ -64,6 +66,7 @@ def settle(item: chunk_mod.Work,
     :param store: the store ID.
     :param read_only: the store is read-only: a removal only drops the
         location (``unlinked``).
+    :param advice: how the reason names the check it advises.
     :returns: :class:`~osc_image_store.engine.results.Removal`: the
         verdict's result, else ``removed`` (``unlinked``), turned
         ``failed`` when the data cannot be read and ``unverified`` when
@@ -92,7 +95,7 @@ def settle(item: chunk_mod.Work,
         elif proven is None:
             result = results.UNVERIFIED
             notes.append('The copy in store %s was removed, but %s; '
-                         'check the image with "openstack image save".'
-                         % (store, why))
+                         'check the image with "%s".'
+                         % (store, why, advice.read_data(image.id)))
     return results.row(store, image.id, image.name, result,
                        verdict.remaining, ' '.join(notes) or None)

@@ -20,6 +20,7 @@ read-back, that the sent images were locked throughout.
 import dataclasses
 import typing as ty
 
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import lock as lock_mod
 from osc_image_store.engine import results
@@ -32,10 +33,15 @@ class Releaser:
         ImageLocks`.
     :param ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`
         (``kept``, ``unreleased`` and ``unsure`` are appended to).
+    :param advice: how the notes name the actions they advise.
     """
 
-    def __init__(self, locks: lock_mod.ImageLocks, ledger: lock_mod.Ledger):
-        self.locks, self.ledger = locks, ledger
+    def __init__(self, locks: lock_mod.ImageLocks, ledger: lock_mod.Ledger,
+                 advice: advice_mod.Advice = advice_mod.API):
+        self.locks, self.ledger, self.advice = locks, ledger, advice
+
+    def _clear(self, image_id: str) -> str:
+        return self.advice.clear_locks(lock_mod.NAMESPACE, [image_id])
 
     def keep(self, image_id: str) -> None:
         """Leave an image's lock in place for an operator.
@@ -80,10 +86,10 @@ class Releaser:
             note = (
                 'Its lock stays (tag %s of metadata definitions namespace '
                 '%s), so that no run of this command removes another copy of '
-                'it meanwhile: check where its data is with "openstack image '
-                'store list --image %s", then clear the lock with "%s".'
-                % (image_id, lock_mod.NAMESPACE, image_id,
-                   lock_mod.clear_command([image_id])))
+                'it meanwhile: check where its data is with "%s", then clear '
+                'the lock with "%s".'
+                % (image_id, lock_mod.NAMESPACE, self.advice.where(image_id),
+                   self._clear(image_id)))
         else:
             unreleased = self.release(image_id)
             if unreleased is None:
@@ -94,13 +100,11 @@ class Releaser:
                         'Glance later. Until then runs of this command '
                         'refuse the image; clear the lock with "%s" only '
                         'once no request of this run can still arrive.'
-                        % (unreleased.reason,
-                           lock_mod.clear_command([image_id])))
+                        % (unreleased.reason, self._clear(image_id)))
             else:
                 note = ('Its lock could not be removed (%s): runs of this '
                         'command refuse the image until "%s" is run.'
-                        % (unreleased.reason,
-                           lock_mod.clear_command([image_id])))
+                        % (unreleased.reason, self._clear(image_id)))
         return dataclasses.replace(
             row, reason=' '.join(filter(None, (row.reason, note))))
 
@@ -131,9 +135,8 @@ class Releaser:
                 'Its lock (tag %s of metadata definitions namespace %s) was '
                 'removed while this run held it (cleared by hand, or the '
                 'namespace was deleted): another run may have removed another '
-                'copy at the same time; check where its data is with '
-                '"openstack image store list --image %s".'
-                % (image_id, lock_mod.NAMESPACE, image_id))
+                'copy at the same time; check where its data is with "%s".'
+                % (image_id, lock_mod.NAMESPACE, self.advice.where(image_id)))
             try:
                 taken = self.locks.take([image_id])  # keep others away again
             except lock_mod.LockError:
@@ -142,7 +145,7 @@ class Releaser:
                 if taken.unsure:
                     self.ledger.unsure.append(image_id)
                     lost += ' ' + lock_mod.unanswered(
-                        image_id, taken.unsure[image_id])
+                        image_id, taken.unsure[image_id], self.advice)
             if verdict.result in (None, results.UNVERIFIED,
                                   results.UNKNOWN):
                 item.verdict = dataclasses.replace(

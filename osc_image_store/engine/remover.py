@@ -53,6 +53,7 @@ import time
 import typing as ty
 
 from osc_image_store.engine import acquire
+from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import checks
 from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import copy as copy_mod
@@ -90,6 +91,8 @@ class Remover:
         started; what is in flight finishes and is reported.
     :param on_wait: called once with a sentence when images locked by
         other runs are waited for.
+    :param advice: how the rows name the actions they advise (the
+        engine's terms by default; the CLI gives its commands').
     :ivar locks: the run's :class:`~osc_image_store.engine.lock.
         ImageLocks`.
     :ivar ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`.
@@ -101,7 +104,8 @@ class Remover:
     def __init__(self, proxy: sdk_proxy.Proxy, store: str,
                  options: Options = Options(),
                  stop: threading.Event | None = None,
-                 on_wait: ty.Callable[[str], None] | None = None):
+                 on_wait: ty.Callable[[str], None] | None = None,
+                 advice: advice_mod.Advice = advice_mod.API):
         if options.chunk_size is None:
             options = dataclasses.replace(
                 options, chunk_size=max(DEFAULT_CHUNK, options.parallel))
@@ -110,16 +114,17 @@ class Remover:
             raise ValueError('parallel, chunk_size and max_copies must be '
                              'at least 1')
         self.proxy, self.store, self.options = proxy, store, options
+        self.advice = advice
         self.run_state = chunk_mod.Run(stop or threading.Event())
-        self.locks = lock_mod.ImageLocks(proxy)
+        self.locks = lock_mod.ImageLocks(proxy, advice)
         self.ledger = lock_mod.Ledger()
         self.resolver = resolve.Resolver(proxy, store)
         self.acquirer = acquire.Acquirer(self.locks, self.ledger, store,
-                                         options.lock_wait, on_wait)
-        self.releaser = release.Releaser(self.locks, self.ledger)
+                                         options.lock_wait, on_wait, advice)
+        self.releaser = release.Releaser(self.locks, self.ledger, advice)
         self.stores: dict[str, resources.Store] = {}
         self.deleter = delete.Deleter(proxy, store, self.stores, options,
-                                      self.run_state)
+                                      self.run_state, advice)
         self.target: resources.Store | None = None
         self.bytes_copied = 0
         self._given = 0  # rows given out
@@ -473,7 +478,7 @@ class Remover:
                 row = self._plan_copy(image, copies, copying)
             else:
                 row = checks.decide(image, self.proxy, self.store,
-                                    self.stores, self.options)
+                                    self.stores, self.options, self.advice)
                 if row is None and self.options.dry_run:
                     row = self._row(
                         image_id, image.name, results.WOULD_REMOVE,
@@ -568,7 +573,7 @@ class Remover:
                     run.not_started = True  # stopped before its DELETE
                 continue
             row = item.row or prove.settle(item, proofs.get(image_id),
-                                           self.store, read_only)
+                                           self.store, read_only, self.advice)
             if item.verdict is not None and (
                     item.verdict.keep_lock
                     or (item.verdict.result is None
@@ -588,7 +593,8 @@ class Remover:
         """A ``would-move`` row (dry run), or start the copy (no row)."""
         target = ty.cast(str, self.options.copy_to)
         if self.options.dry_run:
-            blocker = checks.import_blocker(image, self.proxy)
+            blocker = checks.import_blocker(image, self.proxy,
+                                            advice=self.advice)
             if blocker and target not in image.importing_to_stores:
                 return self._row(image.id, image.name, results.FAILED,
                                  image.store_ids, blocker, size=image.size)
@@ -625,10 +631,12 @@ class Remover:
             self.ledger.unsure.append(image_id)
             return copy_mod.Copied(False, 'Nothing was copied or removed. %s'
                                    % lock_mod.unanswered(
-                                       image_id, taken.unsure[image_id]))
+                                       image_id, taken.unsure[image_id],
+                                       self.advice))
         if taken.busy:
             return None
         return copy_mod.copy_and_wait(
             self.proxy, image_id, self.store,
             ty.cast(str, self.options.copy_to), self.options.copy_timeout,
-            self.stop, stall_after=self.options.stall_after)
+            self.stop, stall_after=self.options.stall_after,
+            advice=self.advice)

@@ -22,13 +22,13 @@ UNLINKED = 'unlinked'
 #: Dry run: every check passed; a removal would be attempted.
 WOULD_REMOVE = 'would-remove'
 #: The store held the only copy: it was copied to another store (proven
-#: by a read), then removed from the store (``--copy-to``).
+#: by a read), then removed from the store (``Options.copy_to``).
 MOVED = 'moved'
-#: Dry run: the sole copy would be copied, then removed (``--copy-to``).
+#: Dry run: the sole copy would be copied, then removed (``Options.copy_to``).
 WOULD_MOVE = 'would-move'
 #: Interrupted while its copy ran (its import task was pending or
 #: processing, and moving, when last read): Glance may go on with it;
-#: nothing was removed.  Run the command again to finish (``--copy-to``).
+#: nothing was removed.  Run the command again to finish (``Options.copy_to``).
 COPYING = 'copying'
 #: Not in the store (with ``ignore_missing``).
 ABSENT = 'absent'
@@ -67,7 +67,7 @@ class Removal:
     :ivar reason: why, for an operator; None when there is nothing to add.
     :ivar copied_to: the store the sole copy was copied to, when the
         image as last read lists a copy there (a dry run: would be copied
-        to) (``--copy-to``), else None.
+        to) (``Options.copy_to``), else None.
     :ivar size: the image size in bytes, when read (for plans).
     """
 

@@ -28,6 +28,7 @@ from osc_image_store.engine import remover
 from osc_image_store.engine import results
 from osc_image_store.i18n import _
 from osc_image_store.sdk import exceptions as store_exc
+from osc_image_store.v2 import advice
 from osc_image_store.v2 import args
 from osc_image_store.v2 import output
 
@@ -189,7 +190,7 @@ class DeleteImageFromStore(command.Lister):
             copy_timeout=parsed_args.copy_timeout,
             stall_after=parsed_args.copy_stall_timeout,
             lock_wait=parsed_args.lock_wait), stop=stop,
-            on_wait=self._say)
+            on_wait=self._say, advice=advice.ADVICE)
         total = None if parsed_args.all_images else len(parsed_args.images)
         progress = output.Progress.for_command(
             self.app.stderr, parsed_args.formatter, total)
@@ -293,6 +294,9 @@ class DeleteImageFromStore(command.Lister):
     @staticmethod
     def _report_locks(engine: remover.Remover) -> None:
         """Name the locks an operator has to look at, with the command."""
+        def clear(image_ids: list[str]) -> str:
+            return advice.ADVICE.clear_locks(lock.NAMESPACE, image_ids)
+
         if engine.kept_locks:
             LOG.warning(_(
                 '%(count)d image(s) keep their lock after an outcome in '
@@ -300,7 +304,7 @@ class DeleteImageFromStore(command.Lister):
                 'cleared. Check where their data is ("openstack image store '
                 'list --image <image>"), then run: %(command)s'), {
                     'count': len(engine.kept_locks),
-                    'command': lock.clear_command(engine.kept_locks)})
+                    'command': clear(engine.kept_locks)})
         if engine.unreleased or engine.lock_unsure:
             images = list(dict.fromkeys(engine.unreleased
                                         + engine.lock_unsure))
@@ -310,14 +314,14 @@ class DeleteImageFromStore(command.Lister):
                 'rows and "openstack image store lock list"); once no request '
                 'of this run can still reach Glance, run: %(command)s'), {
                     'count': len(images),
-                    'command': lock.clear_command(images)})
+                    'command': clear(images)})
         if engine.locked_out:
             LOG.warning(_(
                 '%(count)d image(s) stayed locked by another run; if no run '
                 'of this command works on them any more (see "openstack '
                 'image store lock list"), check them and run: %(command)s'), {
                     'count': len(engine.locked_out),
-                    'command': lock.clear_command(engine.locked_out)})
+                    'command': clear(engine.locked_out)})
 
     @staticmethod
     def _say(text: str) -> None:

@@ -35,6 +35,7 @@ from osc_image_store.engine import lock
 from osc_image_store.engine import remover
 from osc_image_store.sdk import proxy
 from osc_image_store.sdk import resources
+from osc_image_store.v2 import advice
 
 ENDPOINT = 'https://image.example.com'
 V2 = ENDPOINT + '/v2'
@@ -510,7 +511,8 @@ class TestCase(testtools.TestCase):
     def remover(self, store='cheap', stop=None, **options):
         """An engine whose stop event waits on the test clock."""
         return remover.Remover(self.proxy, store, remover.Options(**options),
-                               stop=stop or ClockEvent(self.clock))
+                               stop=stop or ClockEvent(self.clock),
+                               advice=advice.ADVICE)
 
     def run_engine(self, images, store='cheap', **options):
         return list(self.remover(store, **options).run(images))

@@ -17,6 +17,7 @@ from osc_image_store.engine import checks
 from osc_image_store.engine import results
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import advice
 
 TASK = '5c1a7d3e-0b8f-4e4a-9a57-6f0f5d2b8c11'
 OLD_TASK = '5c1a7d3e-0b8f-4e4a-9a57-6f0f5d2b8c10'
@@ -78,15 +79,17 @@ class TestRefusal(base.TestCase):
                   'To move it, run the command again with --copy-to '
                   '<another store>; to delete the image itself, use '
                   '"openstack image delete %s".' % (image.id, image.id))
-        self.assertEqual((results.FAILED, reason),
-                         checks.refusal(image, 'cheap', stores()))
+        self.assertEqual((results.FAILED, reason), checks.refusal(
+            image, 'cheap', stores(), advice=advice.ADVICE))
         self.assertEqual((results.SKIPPED, reason), checks.refusal(
-            image, 'cheap', stores(), skip_only_copy=True))
+            image, 'cheap', stores(), skip_only_copy=True,
+            advice=advice.ADVICE))
 
     def test_every_other_copy_read_only(self):
         image = base.image_resource(base.image_body(
             stores=('cheap', 'archive')))
-        result, reason = checks.refusal(image, 'cheap', stores())
+        result, reason = checks.refusal(image, 'cheap', stores(),
+                                        advice=advice.ADVICE)
         self.assertEqual(results.FAILED, result)
         self.assertEqual(
             'Every other copy of image %s is on a read-only store (archive), '
@@ -122,7 +125,7 @@ class TestImportBlocker(base.TestCase):
         body = base.image_body(**fields)
         self.image_id = body['id']
         return checks.import_blocker(base.image_resource(body), self.proxy,
-                                     now=now)
+                                     now=now, advice=advice.ADVICE)
 
     def test_no_marker_no_request(self):
         self.assertIsNone(self.blocker())

@@ -25,6 +25,7 @@ from osc_image_store.engine import checks
 from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
 from osc_image_store.tests.unit import test_checks
+from osc_image_store.v2 import advice
 
 TASK = test_checks.TASK
 
@@ -60,7 +61,8 @@ class TestImportingIsNoCopy(base.TestCase):
              'until it ends); it is kept. To move it, run the command again '
              'with --copy-to <another store>; to delete the image itself, '
              'use "openstack image delete %s".' % (image.id, image.id)),
-            checks.refusal(image, 'cheap', test_checks.stores()))
+            checks.refusal(image, 'cheap', test_checks.stores(),
+                           advice=advice.ADVICE))
 
 
 class TestEngine(base.EngineCase):

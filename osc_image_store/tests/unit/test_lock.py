@@ -20,6 +20,7 @@ from osc_image_store.engine import lock
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import resources
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import advice
 
 
 def ids(count):
@@ -31,11 +32,20 @@ A, B, C, D = ids(4)
 
 class TestWords(testtools.TestCase):
 
-    def test_clear_command(self):
-        self.assertEqual('openstack image store lock delete %s' % A,
-                         lock.clear_command([A]))
-        self.assertEqual('openstack image store lock delete %s %s' % (A, B),
-                         lock.clear_command(iter([A, B])))
+    def test_unanswered_in_the_engine_terms(self):
+        self.assertEqual(
+            'The request that locks image %s got no answer (timed out): '
+            'Glance may still make that lock. If "GET /v2/metadefs/'
+            'namespaces/osc-image-store-locks/tags" shows it, it is this '
+            'run\'s; clear it with "DELETE /v2/metadefs/namespaces/'
+            'osc-image-store-locks/tags/%s" once no request of this run can '
+            'still reach Glance.' % (A, A), lock.unanswered(A, 'timed out'))
+
+    def test_unanswered_in_the_command_words(self):
+        self.assertIn(
+            'If "openstack image store lock list" shows it, it is this '
+            'run\'s; clear it with "openstack image store lock delete %s" '
+            'once' % A, lock.unanswered(A, 'timed out', advice.ADVICE))
 
     def test_since(self):
         def tag(created_at):
@@ -60,7 +70,7 @@ class LockCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.tags = self.mock_locks()
-        self.locks = lock.ImageLocks(self.proxy)
+        self.locks = lock.ImageLocks(self.proxy, advice.ADVICE)
 
     def take(self, *image_ids):
         """``(locked, {image_id: tag name or None}, unsure)`` of a take."""
