@@ -214,7 +214,7 @@ class TestTake(LockCase):
             ('osc-image-store-locks', 'private', False),
             (namespace['namespace'], namespace['visibility'],
              namespace['protected']))
-        self.assertIn('openstack image store lock delete',
+        self.assertIn('Delete a tag only once no run works on that image.',
                       namespace['description'])
         self.assertTrue(namespace['display_name'])
         self.assertEqual([A, B], self.tags.names())

@@ -25,6 +25,7 @@ from osc_image_store.engine import acquire
 from osc_image_store.engine import lock
 from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import advice
 
 
 def ids(count):
@@ -44,7 +45,8 @@ class AcquireCase(base.TestCase):
         self.ledger = lock.Ledger()
         self.said = []
         self.acquirer = acquire.Acquirer(self.locks, self.ledger, 'cheap',
-                                         30.0, self.said.append)
+                                         30.0, self.said.append,
+                                         advice.ADVICE)
 
     def acquire(self, *image_ids):
         return self.acquirer.acquire(list(image_ids), NAMES.get)
@@ -145,7 +147,7 @@ class TestNoAnswer(AcquireCase):
         return results.Removal(
             image_id, name, 'cheap', 'failed', None,
             'Nothing was removed. %s Then run this command again.'
-            % lock.unanswered(image_id, error))
+            % lock.unanswered(image_id, error, advice.ADVICE))
 
     def test_lock_request_without_answer_fails_at_once(self):
         self.tags.fail('POST', None, ks_exc.ConnectTimeout)

@@ -21,6 +21,7 @@ from osc_image_store.engine import outcome
 from osc_image_store.engine import prove
 from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import advice
 
 Removal = results.Removal
 LEFT = ('archive', 'fast')
@@ -97,7 +98,7 @@ class TestSettle(base.TestCase):
     def settle(self, verdict, proof=None, read_only=False, after=True):
         item = chunk_mod.Work(self.before, sent=True, verdict=verdict,
                               after=self.after if after else None)
-        return prove.settle(item, proof, 'cheap', read_only)
+        return prove.settle(item, proof, 'cheap', read_only, advice.ADVICE)
 
     def test_removed(self):
         verdict = outcome.Verdict(None, None, LEFT)

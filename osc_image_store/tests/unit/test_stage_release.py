@@ -20,6 +20,7 @@ from osc_image_store.engine import outcome
 from osc_image_store.engine import release
 from osc_image_store.engine import results
 from osc_image_store.tests.unit import base
+from osc_image_store.v2 import advice
 
 A, B, C = ['00000000-0000-4000-8000-%012d' % i for i in range(3)]
 LEFT = ('archive', 'fast')
@@ -47,7 +48,8 @@ class ReleaseCase(base.TestCase):
         self.locks = lock.ImageLocks(self.proxy)
         self.assertEqual([A, B], self.locks.take([A, B]).locked)
         self.ledger = lock.Ledger()
-        self.releaser = release.Releaser(self.locks, self.ledger)
+        self.releaser = release.Releaser(self.locks, self.ledger,
+                                         advice.ADVICE)
         self.taken = len(self.sent())
 
     def new(self):
@@ -222,7 +224,7 @@ class TestCheckHeld(ReleaseCase):
         self.releaser.check_held(work)
         self.assertEqual(
             self.lost(A) + ' ' + lock.unanswered(
-                A, 'Timed out connecting to service.'),
+                A, 'Timed out connecting to service.', advice.ADVICE),
             work[A].verdict.reason)
         self.assertEqual([A], self.ledger.unsure)
         self.assertNotIn(A, self.locks.held)
