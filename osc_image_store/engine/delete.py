@@ -125,7 +125,12 @@ class Deleter:
             item.error = exc
 
     def _refresh(self, work: dict[str, chunk_mod.Work]) -> None:
-        """Read the images not yet sent again (one listing); decide again."""
+        """Read the images not yet sent again (one listing); decide again.
+
+        An image refused now gets its row.  For an image whose earlier
+        round removed one location (:attr:`~osc_image_store.engine.chunk.
+        Work.verdict` set), that row is ``unverified`` and says so.
+        """
         ids = [i for i, w in work.items() if not w.sent and w.row is None]
         read_at = time.monotonic()
         try:
@@ -137,12 +142,38 @@ class Deleter:
         for image_id in ids:
             item = work[image_id]
             image = fresh.get(image_id)
+            row: results.Removal | None
             if image is None:
-                item.row = results.row(
+                why = 'it could not be read again (%s)' % error
+                row = results.row(
                     self.store, image_id, item.before.name, results.FAILED,
                     None, 'Image %s could not be read again before its '
                     'removal (%s); nothing was removed.' % (image_id, error))
-                continue
-            item.before, item.read_at = image, read_at
-            item.row = checks.decide(image, self.proxy, self.store,
-                                     self.stores, self.options, self.advice)
+            else:
+                item.before, item.read_at = image, read_at
+                row = checks.decide(image, self.proxy, self.store,
+                                    self.stores, self.options, self.advice)
+                why = 'a new read refused it: %s' % (
+                    row.reason or row.result if row else '')
+            if row is not None and item.verdict is not None:
+                row = self._partly_removed(item, image, why)
+            item.row = row
+
+    def _partly_removed(self, item: chunk_mod.Work,
+                        image: resources.Image | None,
+                        why: str) -> results.Removal:
+        """The row of an image refused between two of its rounds.
+
+        An earlier round removed one of its locations in the store: it is
+        ``unverified`` (its lock stays), and counted as sent.
+        """
+        item.sent = True
+        seen = image or item.after or item.before
+        return results.row(
+            self.store, seen.id, seen.name, results.UNVERIFIED,
+            seen.store_ids,
+            'Store %s held more than one location of image %s; one was '
+            'removed, but before the next could be, %s. Check where its '
+            'data is with "%s", then run this command again.'
+            % (self.store, seen.id, why.rstrip('.'),
+               self.advice.where(seen.id)))

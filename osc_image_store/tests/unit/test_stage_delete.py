@@ -290,3 +290,52 @@ class TestRounds(DeleteCase):
         self.assertTrue(item.sent)
         self.assertEqual([base.store_delete(self.aid),
                           base.listing_of(self.aid)] * rounds, self.sent())
+
+    def test_refused_between_two_rounds_is_unverified(self):
+        # a and b have two locations in cheap each: both are read back
+        # with one left.  b's second DELETE is slow, so a's read is stale
+        # before its second DELETE, and the new read refuses a (cheap now
+        # holds its only copy): a is "unverified", not "nothing was
+        # removed", and its lock is checked like any sent image's.
+        a2, b2 = (base.with_stores(x, 'cheap', 'cheap', 'fast')
+                  for x in (self.a, self.b))
+        a1, b1 = (base.with_stores(x, 'cheap', 'fast')
+                  for x in (self.a, self.b))
+        self.mock_store_delete('cheap', self.aid)
+        calls = []
+
+        def b_delete(request, context):
+            calls.append(1)
+            if len(calls) == 2:
+                self.clock.sleep(2.0)
+            context.status_code = 204
+            return ''
+
+        self.http.delete('%s/stores/cheap/%s' % (base.V2, self.bid),
+                         text=b_delete)
+        listing = base.V2 + '/images?os_hidden=false&id=in:'
+        self.http.get(listing + '%s,%s' % (self.bid, self.aid),
+                      json=base.listing(b1, a1))
+        self.http.get(listing + self.aid, json=base.listing(
+            base.with_stores(self.a, 'cheap')))
+        self.http.get(listing + self.bid, json=base.listing(
+            base.with_stores(self.b, 'fast')))
+        work = self.remove(b2, a2)
+        row = work[self.aid].row
+        self.assertEqual(
+            (results.UNVERIFIED, ('cheap',), True),
+            (row.result, row.remaining_stores, work[self.aid].sent))
+        self.assertEqual(
+            'Store cheap held more than one location of image %s; one was '
+            'removed, but before the next could be, a new read refused it: '
+            'Store cheap holds the only copy of image %s; it is kept. To '
+            'move it, run the command again with Options.copy_to; to delete '
+            'the image itself, use "DELETE /v2/images/%s". Check where its '
+            'data is with "GET /v2/images/%s (its "stores")", then run this '
+            'command again.' % ((self.aid,) * 4), row.reason)
+        self.assertEqual([base.store_delete(self.bid),
+                          base.store_delete(self.aid),
+                          base.listing_of(self.bid, self.aid),
+                          base.store_delete(self.bid),
+                          base.listing_of(self.aid),
+                          base.listing_of(self.bid)], self.sent())
