@@ -28,15 +28,11 @@ class ImageStoreException(exceptions.SDKException):
 
     :param message: what happened, for an operator.
     :param http_status: the Images API status code behind it, if any.
-    :param stores: the stores holding the image's data as last read, when
-        that differs from the read before the attempt.
     """
 
-    def __init__(self, message: str, http_status: int | None = None,
-                 stores: ty.Sequence[str] | None = None):
+    def __init__(self, message: str, http_status: int | None = None):
         super().__init__(message)
         self.http_status = http_status
-        self.stores = None if stores is None else list(stores)
 
 
 class InvalidIdentifier(ImageStoreException, ValueError):
