@@ -23,12 +23,15 @@ from urllib import parse
 
 from osc_image_store.sdk import exceptions
 
-#: Glance image IDs are UUIDs (the image schema enforces it).
-_UUID = re.compile(
-    r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
-    r'[0-9a-fA-F]{12}')
-#: Store IDs are option names in ``enabled_backends``.
-_STORE_ID = re.compile(r'[A-Za-z0-9_.-]+')
+#: Glance image IDs are UUIDs (the image schema enforces it): the one
+#: pattern of an image ID, for a full match.
+UUID_PATTERN = (r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+                r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
+#: Store IDs are option names in ``enabled_backends``: the characters
+#: :func:`check_store_id` allows (it also refuses ``.`` and ``..``).
+STORE_ID_PATTERN = r'[A-Za-z0-9_.-]+'
+_UUID = re.compile(UUID_PATTERN)
+_STORE_ID = re.compile(STORE_ID_PATTERN)
 #: Prefix of Glance's internal stores (staging, tasks): never a target.
 RESERVED_STORE_PREFIX = 'os_glance_'
 #: Longest name or ID Glance accepts (image name maxLength is 255).
@@ -110,6 +113,25 @@ def check_image_name_or_id(value: str) -> str:
             'Invalid image name or ID %s: it holds control characters.'
             % ascii(value))
     return value
+
+
+def path_segment(value: str) -> str:
+    """Percent-encode a name as one path segment.
+
+    Used for names that Glance allows to hold any character (metadata
+    definitions namespaces and tags): once encoded, a name never adds a
+    segment.
+
+    :param value: a name.
+    :returns: the name, percent-encoded with no safe character.
+    :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
+        when it is empty or a dot segment (``.``, ``..``, ...), which
+        Glance's path normalisation would remove.
+    """
+    if not value or set(value) == {'.'}:
+        raise exceptions.InvalidIdentifier(
+            'Invalid path segment %s.' % ascii(value))
+    return parse.quote(value, safe='')
 
 
 def store_image_path(store: str, image_id: str) -> str:
