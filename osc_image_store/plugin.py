@@ -16,7 +16,7 @@ OSC loads this module through the ``openstack.cli.extension`` entry point
 ``image_store``.  Commands live in the entry-point group
 ``openstack.image_store.v2`` and reach the Images API through
 ``client_manager.image_store``, an
-:class:`osc_image_store.sdk.proxy.Proxy` built by :func:`make_client`.
+:class:`osc_image_store.guard.GuardedProxy` built by :func:`make_client`.
 """
 
 import argparse
@@ -26,7 +26,7 @@ import typing as ty
 from osc_image_store.i18n import _
 
 if ty.TYPE_CHECKING:
-    from osc_image_store.sdk import proxy
+    from osc_image_store import guard
 
 LOG = logging.getLogger(__name__)
 
@@ -37,10 +37,10 @@ API_NAME = 'image_store'
 API_VERSION_OPTION = 'os_image_store_api_version'
 DEFAULT_API_VERSION = '2'
 #: Images API major version -> module of the proxy class.
-API_VERSIONS = {'2': 'osc_image_store.sdk.proxy.Proxy'}
+API_VERSIONS = {'2': 'osc_image_store.guard.GuardedProxy'}
 
 
-def make_client(instance: ty.Any) -> 'proxy.Proxy':
+def make_client(instance: ty.Any) -> 'guard.GuardedProxy':
     """Build this plugin's Images API proxy for an OSC client manager.
 
     The proxy is built for this one connection with the connection's own
@@ -49,13 +49,13 @@ def make_client(instance: ty.Any) -> 'proxy.Proxy':
     .Connection`` class is not modified.
 
     :param instance: OSC's ``ClientManager``.
-    :returns: an :class:`osc_image_store.sdk.proxy.Proxy` for the cloud's
+    :returns: an :class:`osc_image_store.guard.GuardedProxy` for the cloud's
         image service.
     """
-    from osc_image_store.sdk import proxy
+    from osc_image_store import guard
 
     LOG.debug('Instantiating image store proxy')
-    return proxy.Proxy.from_connection(instance.sdk_connection)
+    return guard.GuardedProxy.from_connection(instance.sdk_connection)
 
 
 def build_option_parser(

@@ -26,10 +26,11 @@ from openstack import exceptions as sdk_exc
 from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import results
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
+from osc_image_store.sdk import service_info
 
 if ty.TYPE_CHECKING:
-    from osc_image_store.sdk import proxy as sdk_proxy
+    from osc_image_store import guard
 
 #: Glance busts an import lock whose task has not changed for this long
 #: (twice as long while the task is ``pending``): images API,
@@ -46,7 +47,7 @@ def names(stores: ty.Iterable[str]) -> str:
     return ', '.join(sorted(stores)) or '(none)'
 
 
-def copies_outside(image: resources.Image, store: str) -> list[str]:
+def copies_outside(image: sdk_image.Image, store: str) -> list[str]:
     """The stores holding the image's data besides ``store``.
 
     A store named in ``os_glance_importing_to_stores`` is never counted,
@@ -64,8 +65,8 @@ def copies_outside(image: resources.Image, store: str) -> list[str]:
     return [s for s in image.store_ids if s != store and s not in importing]
 
 
-def needs_copy(image: resources.Image, store: str,
-               stores: ty.Mapping[str, resources.Store]) -> bool:
+def needs_copy(image: sdk_image.Image, store: str,
+               stores: ty.Mapping[str, service_info.Store]) -> bool:
     """Whether the store holds the image's only copy that Glance manages.
 
     True when the image is in ``store`` and every other copy (if any) is on
@@ -79,8 +80,8 @@ def needs_copy(image: resources.Image, store: str,
 
 
 def refusal(
-    image: resources.Image, store: str,
-    stores: ty.Mapping[str, resources.Store], *,
+    image: sdk_image.Image, store: str,
+    stores: ty.Mapping[str, service_info.Store], *,
     ignore_missing: bool = False, skip_only_copy: bool = False,
     allow_read_only_copies: bool = False,
     advice: advice_mod.Advice = advice_mod.API,
@@ -139,8 +140,8 @@ def refusal(
 
 
 def decide(
-    image: resources.Image, proxy: 'sdk_proxy.Proxy', store: str,
-    stores: ty.Mapping[str, resources.Store], options: options_mod.Options,
+    image: sdk_image.Image, proxy: 'guard.GuardedProxy', store: str,
+    stores: ty.Mapping[str, service_info.Store], options: options_mod.Options,
     advice: advice_mod.Advice = advice_mod.API,
 ) -> results.Removal | None:
     """The decide stage: may the copy in ``store`` leave, on this read?
@@ -150,7 +151,7 @@ def decide(
     by :func:`refusal`.
 
     :param image: the image as just read.
-    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy` (for the
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy` (for the
         import task).
     :param store: the store ID the copy is to leave.
     :param stores: the cloud's stores by ID.
@@ -180,7 +181,7 @@ def decide(
 
 
 def import_blocker(
-    image: resources.Image, proxy: 'sdk_proxy.Proxy',
+    image: sdk_image.Image, proxy: 'guard.GuardedProxy',
     now: datetime.datetime | None = None,
     advice: advice_mod.Advice = advice_mod.API,
 ) -> str | None:
@@ -296,7 +297,7 @@ def _age(task: ty.Any, now: datetime.datetime) -> datetime.timedelta | None:
     return now - updated
 
 
-def left_in_store(proxy: 'sdk_proxy.Proxy', store: str,
+def left_in_store(proxy: 'guard.GuardedProxy', store: str,
                   owner: str | None = None,
                   deep: bool = False) -> tuple[list[str], int]:
     """Which visible images still hold data in the store, after a run.

@@ -24,7 +24,7 @@ import threading
 
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
 
 
 @dataclasses.dataclass
@@ -67,12 +67,12 @@ class Work:
     :ivar read_at: when ``before`` was read (:func:`time.monotonic`, s).
     """
 
-    before: resources.Image
+    before: sdk_image.Image
     error: Exception | None = None
     sent: bool = False
     row: results.Removal | None = None
     verdict: outcome.Verdict | None = None
-    after: resources.Image | None = None
+    after: sdk_image.Image | None = None
     read_at: float = 0.0
 
 

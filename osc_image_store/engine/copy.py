@@ -50,9 +50,9 @@ from osc_image_store.engine import checks
 from osc_image_store.engine import outcome
 from osc_image_store.engine import prove
 from osc_image_store.engine import results
+from osc_image_store import guard
 from osc_image_store.sdk import exceptions as sdk_exceptions
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
 
 #: Seconds between two reads of an image while its copy runs.
 POLL = 1.0
@@ -92,7 +92,7 @@ class Copied:
     reached: str | None = None
 
 
-def _reached(image: resources.Image | None, target: str) -> str | None:
+def _reached(image: sdk_image.Image | None, target: str) -> str | None:
     """``target`` when the image as read holds a copy there, else None."""
     if (image is not None and target in image.store_ids
             and target not in image.importing_to_stores):
@@ -127,12 +127,12 @@ class _Watch:
         self.stall_after, self.size = stall_after, size
         self.key: ty.Any = None
         self.since = time.monotonic()
-        self.image: resources.Image | None = None
+        self.image: sdk_image.Image | None = None
         self.task: ty.Any = None
         self.task_error: str | None = None
         self.updates_seen = False
 
-    def see(self, image: resources.Image, task: ty.Any,
+    def see(self, image: sdk_image.Image, task: ty.Any,
             task_error: str | None) -> None:
         """Record one read of the image (and of its task)."""
         self.image, self.task, self.task_error = image, task, task_error
@@ -209,7 +209,7 @@ class _Watch:
                    allowed, may, _lock_note(self.image, task, self.advice)))
 
 
-def _lock_note(image: resources.Image, task: ty.Any,
+def _lock_note(image: sdk_image.Image, task: ty.Any,
                advice: advice_mod.Advice) -> str:
     """What the import lock left on the image means for an operator."""
     if not image.import_task:
@@ -234,7 +234,7 @@ def _lock_note(image: resources.Image, task: ty.Any,
                advice.show_task(image.import_task)))
 
 
-def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
+def copy_and_wait(proxy: guard.GuardedProxy, image_id: str, store: str,
                   target: str, timeout: float, stop: threading.Event,
                   poll: float = POLL,
                   stall_after: float = STALL_AFTER,
@@ -260,10 +260,10 @@ def copy_and_wait(proxy: sdk_proxy.Proxy, image_id: str, store: str,
         copied, reached=target if copied.ok else _reached(last, target))
 
 
-def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
+def _copy(proxy: guard.GuardedProxy, image_id: str, store: str, target: str,
           timeout: float, stop: threading.Event, poll: float,
           stall_after: float, advice: advice_mod.Advice,
-          ) -> tuple[Copied, resources.Image | None]:
+          ) -> tuple[Copied, sdk_image.Image | None]:
     """:func:`copy_and_wait`, and the image as last read (None: unread)."""
     deadline = time.monotonic() + timeout
     kept = ' The copy in store %s is kept.' % store
@@ -288,7 +288,8 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
                 return Copied(None,
                               stores=tuple(sorted(image.store_ids))), image
             try:
-                proxy.copy_image_to_stores(image_id, [target])
+                sdk_exc.raise_from_response(proxy.import_image(
+                    image, method='copy-image', stores=[target]))
                 started = True
             except sdk_exc.HttpException as exc:
                 refused = (' Glance answered the import with HTTP %s: %s.'
@@ -309,12 +310,12 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
                 # The import may or may not have started: read and see.
                 started = True
     watch = _Watch(image_id, target, stall_after, image.size, advice)
-    last: resources.Image | None = image
+    last: sdk_image.Image | None = image
     while True:
         stores = tuple(sorted(last.store_ids)) if last is not None else None
         if stop.is_set():
             return _interrupted(watch, kept, stores), last
-        now: resources.Image | None
+        now: sdk_image.Image | None
         try:
             now = proxy.get_image(image_id)
         except outcome.REQUEST_ERRORS:
@@ -343,7 +344,7 @@ def _copy(proxy: sdk_proxy.Proxy, image_id: str, store: str, target: str,
         time.sleep(poll)
 
 
-def _copying_into(proxy: sdk_proxy.Proxy, image: resources.Image,
+def _copying_into(proxy: guard.GuardedProxy, image: sdk_image.Image,
                   target: str) -> bool:
     """Whether the image's import lock is a copy into ``target`` not ended.
 
@@ -381,7 +382,7 @@ def _interrupted(watch: _Watch, kept: str,
                   stores=stores)
 
 
-def _settled(proxy: sdk_proxy.Proxy, image: resources.Image, target: str,
+def _settled(proxy: guard.GuardedProxy, image: sdk_image.Image, target: str,
              kept: str, advice: advice_mod.Advice,
              ) -> tuple[Copied | None, ty.Any, str | None]:
     """How the copy stands on one read: done, failed, or None (running).

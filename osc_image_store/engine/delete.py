@@ -31,8 +31,9 @@ from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import reads
 from osc_image_store.engine import results
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store import guard
+from osc_image_store.sdk import image as sdk_image
+from osc_image_store.sdk import service_info
 
 #: Most deletes of one image in one run (a store may hold 2+ locations).
 MAX_ROUNDS = 4
@@ -41,7 +42,7 @@ MAX_ROUNDS = 4
 class Deleter:
     """Sends a chunk's store DELETEs and classifies what they did.
 
-    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy`.
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
     :param store: the store ID.
     :param stores: the cloud's stores by ID (to decide again).
     :param options: :class:`~osc_image_store.engine.options.Options`
@@ -51,14 +52,14 @@ class Deleter:
     :param advice: how the verdicts name the actions they advise.
     """
 
-    def __init__(self, proxy: sdk_proxy.Proxy, store: str,
-                 stores: ty.Mapping[str, resources.Store],
+    def __init__(self, proxy: guard.GuardedProxy, store: str,
+                 stores: ty.Mapping[str, service_info.Store],
                  options: options_mod.Options, run: chunk_mod.Run,
                  advice: advice_mod.Advice = advice_mod.API):
         self.proxy, self.store, self.stores = proxy, store, stores
         self.options, self.run, self.advice = options, run, advice
 
-    def remove(self, images: list[resources.Image], chunk: chunk_mod.Chunk,
+    def remove(self, images: list[sdk_image.Image], chunk: chunk_mod.Chunk,
                pool: futures.Executor) -> dict[str, chunk_mod.Work]:
         """DELETE each image's copy (``parallel`` at once), read back.
 
@@ -120,7 +121,8 @@ class Deleter:
             chunk.sent.add(image.id)  # in flight from here on
             item.sent = True
         try:
-            self.proxy.delete_image_from_store(image.id, self.store)
+            self.proxy.delete_image(image.id, store=self.store,
+                                    ignore_missing=False)
         except outcome.REQUEST_ERRORS as exc:
             item.error = exc
 
@@ -160,7 +162,7 @@ class Deleter:
             item.row = row
 
     def _partly_removed(self, item: chunk_mod.Work,
-                        image: resources.Image | None,
+                        image: sdk_image.Image | None,
                         why: str) -> results.Removal:
         """The row of an image refused between two of its rounds.
 

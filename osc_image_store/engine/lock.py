@@ -38,13 +38,13 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import outcome
+from osc_image_store import guard
 from osc_image_store.sdk import exceptions as sdk_exceptions
 from osc_image_store.sdk import identifiers
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import metadef_tag
 
 #: The namespace whose tags lock images (see the module docstring).
-NAMESPACE = sdk_proxy.LOCK_NAMESPACE
+NAMESPACE = guard.LOCK_NAMESPACE
 _DISPLAY = 'osc-image-store: images whose data is being removed'
 _DESCRIPTION = ('Locks of osc-image-store: a tag named by an image ID while '
                 'a run removes that image\'s data from a store. Delete a tag '
@@ -142,7 +142,7 @@ class ImageLocks:
     :ivar held: IDs of the images this run has locked and not released.
     """
 
-    def __init__(self, proxy: sdk_proxy.Proxy,
+    def __init__(self, proxy: guard.GuardedProxy,
                  advice: advice_mod.Advice = advice_mod.API):
         self.proxy, self.advice = proxy, advice
         self.held: set[str] = set()
@@ -326,11 +326,11 @@ class ImageLocks:
             raise LockError(_unusable(exc)) from exc
 
 
-def current_locks(proxy: sdk_proxy.Proxy) -> list[ty.Any]:
+def current_locks(proxy: guard.GuardedProxy) -> list[ty.Any]:
     """Every image lock now (``GET .../tags``, then each tag for its time).
 
     :param proxy: the SDK proxy.
-    :returns: :class:`~osc_image_store.sdk.resources.MetadefTag` list,
+    :returns: :class:`~osc_image_store.sdk.metadef_tag.MetadefTag` list,
         oldest first; each tag's name is an image ID.
     :raises: openstacksdk exceptions (e.g. 403).
     """
@@ -342,7 +342,7 @@ def current_locks(proxy: sdk_proxy.Proxy) -> list[ty.Any]:
     return sorted(tags.values(), key=lambda t: (t.created_at or '', t.name))
 
 
-def _read_tags(proxy: sdk_proxy.Proxy,
+def _read_tags(proxy: guard.GuardedProxy,
                names: ty.Iterable[str]) -> dict[str, ty.Any]:
     """``{name: tag}`` of the lock tags that exist (no time if unread)."""
     tags = {}
@@ -352,11 +352,11 @@ def _read_tags(proxy: sdk_proxy.Proxy,
         except sdk_exc.NotFoundException:
             continue  # gone meanwhile
         except _ERRORS:
-            tags[name] = resources.MetadefTag(name=name)
+            tags[name] = metadef_tag.MetadefTag(name=name)
     return tags
 
 
-def clear(proxy: sdk_proxy.Proxy, image_id: str) -> None:
+def clear(proxy: guard.GuardedProxy, image_id: str) -> None:
     """Clear an image's lock (``DELETE .../tags/{image_id}``).
 
     For an operator, once no run works on the image.

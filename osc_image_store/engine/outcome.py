@@ -28,7 +28,8 @@ from openstack import exceptions as sdk_exc
 from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import results
 from osc_image_store.sdk import exceptions as sdk_exceptions
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
+from osc_image_store.sdk import service_info
 
 #: Errors of one request that fail one image, not the batch.
 REQUEST_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
@@ -111,8 +112,8 @@ def explain(error: Exception, image_id: str, store: str) -> str:
     return '%s (HTTP %s: %s)' % (text, status, details or '-')
 
 
-def classify(before: resources.Image, store: str, error: Exception | None,
-             after: resources.Image | None, *,
+def classify(before: sdk_image.Image, store: str, error: Exception | None,
+             after: sdk_image.Image | None, *,
              ignore_missing: bool = False,
              advice: advice_mod.Advice = advice_mod.API) -> Verdict:
     """Decide what one store delete did.
@@ -196,8 +197,8 @@ def classify(before: resources.Image, store: str, error: Exception | None,
         keep_lock=True)
 
 
-def dry_run_note(image: resources.Image, store: str,
-                 target: resources.Store) -> str | None:
+def dry_run_note(image: sdk_image.Image, store: str,
+                 target: service_info.Store) -> str | None:
     """What a dry run should add to ``would-remove``, if anything."""
     notes = []
     if target.is_read_only:

@@ -22,12 +22,12 @@ from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import chunk as chunk_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store import guard
+from osc_image_store.sdk import image as sdk_image
 
 
-def prove_data(proxy: sdk_proxy.Proxy,
-               image: resources.Image) -> tuple[bool | None, str]:
+def prove_data(proxy: guard.GuardedProxy,
+               image: sdk_image.Image) -> tuple[bool | None, str]:
     """Prove that a remaining copy of the image can be read.
 
     A one-byte ranged read (``GET /v2/images/{id}/file``, ``Range:
@@ -40,16 +40,17 @@ def prove_data(proxy: sdk_proxy.Proxy,
     if image.size == 0:
         return True, ''
     try:
-        status = proxy.read_first_byte(image)
+        read = proxy.read_first_byte(image)
     except outcome.REQUEST_ERRORS as exc:
         return None, 'the one-byte read of its data failed (%s)' % exc
-    if status in (200, 206):
+    if read.has_byte:
         return True, ''
+    status = read.status_code
     if status >= 500:
         return None, ('the one-byte read of its data answered %s, which says '
                       'nothing about the data' % status)
     return False, ('GET /v2/images/%s/file answered %s%s' % (
-        image.id, status or '200 with no data',
+        image.id, '200 with no data' if status in (200, 206) else status,
         ' (no data)' if status == 204 else ''))
 
 

@@ -12,7 +12,7 @@
 """The read stages: the fresh read a removal rests on, and the read-back.
 
 Both read many images with one listing
-(:meth:`~osc_image_store.sdk.proxy.Proxy.images_by_id`,
+(:meth:`~osc_image_store.sdk._proxy.Proxy.images_by_id`,
 ``GET /v2/images?id=in:...``).
 """
 
@@ -20,17 +20,17 @@ import typing as ty
 
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store import guard
+from osc_image_store.sdk import image as sdk_image
 
 
 def read_fresh(
-    proxy: sdk_proxy.Proxy, store: str, image_ids: list[str],
+    proxy: guard.GuardedProxy, store: str, image_ids: list[str],
     names: ty.Mapping[str, str | None],
-) -> tuple[dict[str, resources.Image], dict[str, results.Removal]]:
+) -> tuple[dict[str, sdk_image.Image], dict[str, results.Removal]]:
     """Read locked images before their removal: one listing.
 
-    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy`.
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
     :param store: the store ID (for the rows).
     :param image_ids: image IDs (UUIDs).
     :param names: ``{image ID: name}`` known so far (for the rows of
@@ -53,15 +53,15 @@ def read_fresh(
         % image_id) for image_id in image_ids if image_id not in found}
 
 
-def read_back(proxy: sdk_proxy.Proxy,
-              image_ids: list[str]) -> dict[str, resources.Image]:
+def read_back(proxy: guard.GuardedProxy,
+              image_ids: list[str]) -> dict[str, sdk_image.Image]:
     """Read images after their DELETEs: a listing, else one by one.
 
     An image the listing misses (or all, when it fails) is read with
     ``GET /v2/images/{image_id}``; one that still cannot be read is left
     out, and its outcome is told without a read.
 
-    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy`.
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
     :param image_ids: image IDs (UUIDs).
     :returns: ``{image ID: Image}`` of the images read.
     """

@@ -66,10 +66,11 @@ from osc_image_store.engine import reads
 from osc_image_store.engine import release
 from osc_image_store.engine import resolve
 from osc_image_store.engine import results
+from osc_image_store import guard
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
+from osc_image_store.sdk import service_info
 
 #: Options of a batch (re-exported for callers).
 Options = options_mod.Options
@@ -84,7 +85,7 @@ DEFAULT_CHUNK = 20
 class Remover:
     """Removes images' data from one store; see the module docstring.
 
-    :param proxy: an :class:`osc_image_store.sdk.proxy.Proxy`.
+    :param proxy: an :class:`osc_image_store.guard.GuardedProxy`.
     :param store: the store ID.
     :param options: :class:`~osc_image_store.engine.options.Options`.
     :param stop: when set (e.g. by a first Ctrl-C), nothing more is
@@ -101,7 +102,7 @@ class Remover:
         below 1.
     """
 
-    def __init__(self, proxy: sdk_proxy.Proxy, store: str,
+    def __init__(self, proxy: guard.GuardedProxy, store: str,
                  options: Options = Options(),
                  stop: threading.Event | None = None,
                  on_wait: ty.Callable[[str], None] | None = None,
@@ -122,10 +123,10 @@ class Remover:
         self.acquirer = acquire.Acquirer(self.locks, self.ledger, store,
                                          options.lock_wait, on_wait, advice)
         self.releaser = release.Releaser(self.locks, self.ledger, advice)
-        self.stores: dict[str, resources.Store] = {}
+        self.stores: dict[str, service_info.Store] = {}
         self.deleter = delete.Deleter(proxy, store, self.stores, options,
                                       self.run_state, advice)
-        self.target: resources.Store | None = None
+        self.target: service_info.Store | None = None
         self.bytes_copied = 0
         self._given = 0  # rows given out
         self._interrupted = False
@@ -180,7 +181,7 @@ class Remover:
         """Copies started or queued and not yet settled."""
         return len(self._copies)
 
-    def run(self, images: ty.Iterable[str | resources.Image],
+    def run(self, images: ty.Iterable[str | sdk_image.Image],
             ) -> ty.Iterator[results.Removal]:
         """Remove each image's copy in the store; never fail the batch.
 
@@ -536,7 +537,7 @@ class Remover:
         return acquired.locked, acquired.waiting
 
     def _read(self, image_ids: list[str],
-              chunk: chunk_mod.Chunk) -> dict[str, resources.Image]:
+              chunk: chunk_mod.Chunk) -> dict[str, sdk_image.Image]:
         """The read-fresh stage: one listing; rows for images not read."""
         chunk.read_at = time.monotonic()
         found, rows = reads.read_fresh(self.proxy, self.store, image_ids,
@@ -547,7 +548,7 @@ class Remover:
             chunk.rows.setdefault(image_id, row)
         return found
 
-    def _remove(self, images: list[resources.Image], chunk: chunk_mod.Chunk,
+    def _remove(self, images: list[sdk_image.Image], chunk: chunk_mod.Chunk,
                 pool: futures.Executor) -> None:
         """Remove, read back, check the locks held, prove: a row each.
 
@@ -582,13 +583,13 @@ class Remover:
                 row = self.releaser.unlock(row, keep=True)
             chunk.rows[image_id] = row
 
-    def _to_copy(self, image: resources.Image) -> bool:
+    def _to_copy(self, image: sdk_image.Image) -> bool:
         """Whether the image's sole copy must be copied before removal."""
         return (self.options.copy_to is not None
                 and image.status == 'active'
                 and checks.needs_copy(image, self.store, self.stores))
 
-    def _plan_copy(self, image: resources.Image, copies: futures.Executor,
+    def _plan_copy(self, image: sdk_image.Image, copies: futures.Executor,
                    copying: set[str]) -> results.Removal | None:
         """A ``would-move`` row (dry run), or start the copy (no row)."""
         target = ty.cast(str, self.options.copy_to)

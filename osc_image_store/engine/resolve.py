@@ -13,7 +13,7 @@
 
 An argument that is a UUID is taken as the image ID (the read that
 follows tells whether it exists); any other is resolved by name with
-:meth:`~osc_image_store.sdk.proxy.Proxy.resolve_image`.
+:meth:`~osc_image_store.sdk._proxy.Proxy.resolve_image`.
 """
 
 from concurrent import futures
@@ -22,10 +22,10 @@ import typing as ty
 
 from osc_image_store.engine import outcome
 from osc_image_store.engine import results
+from osc_image_store import guard
 from osc_image_store.sdk import exceptions
 from osc_image_store.sdk import identifiers
-from osc_image_store.sdk import proxy as sdk_proxy
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import image as sdk_image
 
 #: Errors of an image argument that did not resolve to one image.
 NOT_RESOLVED = (exceptions.ImageNotFound, exceptions.AmbiguousImage,
@@ -55,28 +55,28 @@ class Resolved:
 class Resolver:
     """Resolves image arguments, skipping those met in earlier chunks.
 
-    :param proxy: :class:`~osc_image_store.sdk.proxy.Proxy`.
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
     :param store: the store ID (for the rows of unresolved arguments).
     """
 
-    def __init__(self, proxy: sdk_proxy.Proxy, store: str):
+    def __init__(self, proxy: guard.GuardedProxy, store: str):
         self.proxy, self.store = proxy, store
         self._seen: set[str] = set()
         self._seen_ids: set[str] = set()
 
-    def resolve(self, items: ty.Iterable[str | resources.Image],
+    def resolve(self, items: ty.Iterable[str | sdk_image.Image],
                 pool: futures.Executor, dedupe: bool = True) -> Resolved:
         """Resolve a chunk's arguments; names are looked up on ``pool``.
 
         :param items: image names, IDs or resources.
         :param pool: the executor of the lookups by name (one
             ``GET /v2/images?name=eq:...`` each, see
-            :meth:`~osc_image_store.sdk.proxy.Proxy.resolve_image`).
+            :meth:`~osc_image_store.sdk._proxy.Proxy.resolve_image`).
         :param dedupe: skip arguments (and images) met before; False for a
             second pass over images already handled.
         :returns: :class:`Resolved`.
         """
-        jobs: list[tuple[str, futures.Future[resources.Image] | None]] = []
+        jobs: list[tuple[str, futures.Future[sdk_image.Image] | None]] = []
         for item in items:
             label = item if isinstance(item, str) else item.id
             if identifiers.is_uuid(label):

@@ -26,7 +26,7 @@ from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.sdk import identifiers
 
 if ty.TYPE_CHECKING:
-    from osc_image_store.sdk import proxy
+    from osc_image_store import guard
 
 #: Requests in flight at once by default: a mild load on the Images API.
 DEFAULT_PARALLEL = 4
@@ -48,13 +48,13 @@ DEFAULT_COPY_STALL_TIMEOUT = 300
 NO_IMAGES: tuple[str, ...] = ()
 
 
-def image_store_client(cmd: command.Command) -> 'proxy.Proxy':
+def image_store_client(cmd: command.Command) -> 'guard.GuardedProxy':
     """This plugin's Images API proxy, as built by plugin.make_client.
 
     :param cmd: a command of this plugin.
-    :returns: :class:`osc_image_store.sdk.proxy.Proxy`.
+    :returns: :class:`osc_image_store.guard.GuardedProxy`.
     """
-    return ty.cast('proxy.Proxy',
+    return ty.cast('guard.GuardedProxy',
                    getattr(cmd.app.client_manager, plugin.API_NAME))
 
 

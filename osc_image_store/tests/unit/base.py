@@ -33,15 +33,17 @@ import testtools
 
 from osc_image_store.engine import lock
 from osc_image_store.engine import remover
-from osc_image_store.sdk import proxy
-from osc_image_store.sdk import resources
+from osc_image_store import guard
+from osc_image_store.sdk import image as sdk_image
 from osc_image_store.v2 import advice
 
 ENDPOINT = 'https://image.example.com'
 V2 = ENDPOINT + '/v2'
 IDENTITY = ENDPOINT + '/identity/v3'
 _FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
-#: The namespace of the image locks, and its tags (URLs).
+#: The namespace of the image locks (the one LockTags emulates), and its
+#: tags (URLs).
+NAMESPACE = lock.NAMESPACE
 NAMESPACES = V2 + '/metadefs/namespaces'
 LOCKS = NAMESPACES + '/' + lock.NAMESPACE
 TAGS = LOCKS + '/tags'
@@ -308,7 +310,7 @@ def locations(*pairs):
 
 def image_resource(body):
     """Build an Image resource from a body (``self`` dropped)."""
-    return resources.Image.existing(
+    return sdk_image.Image.existing(
         **{k: v for k, v in body.items() if k != 'self'})
 
 
@@ -353,7 +355,7 @@ def describe(request):
 
 
 class TestCase(testtools.TestCase):
-    """Base class: ``self.proxy`` (a real Proxy), ``self.http`` (mock).
+    """Base class: ``self.proxy`` (a real guarded proxy), ``self.http``.
 
     stderr is captured in ``self.stderr``: argparse usage lines and other
     noise never reach the test output.
@@ -383,7 +385,7 @@ class TestCase(testtools.TestCase):
             session=ks_session.Session(auth=noauth.NoAuth(endpoint=ENDPOINT)),
             image_endpoint_override=V2, image_api_version='2',
             identity_endpoint_override=IDENTITY, identity_api_version='3')
-        self.proxy = proxy.Proxy.from_connection(self.conn)
+        self.proxy = guard.GuardedProxy.from_connection(self.conn)
         # Requests before this point (discovery) are not the test's.
         self._first = len(self.http.request_history)
         self.lock_tags = None

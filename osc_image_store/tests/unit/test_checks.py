@@ -15,7 +15,7 @@ import datetime
 
 from osc_image_store.engine import checks
 from osc_image_store.engine import results
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import service_info
 from osc_image_store.tests.unit import base
 from osc_image_store.v2 import advice
 
@@ -26,7 +26,7 @@ AT = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.timezone.utc)
 
 
 def stores():
-    return {s['id']: resources.Store.existing(**s)
+    return {s['id']: service_info.Store.existing(**s)
             for s in base.load('stores.json')['stores']}
 
 

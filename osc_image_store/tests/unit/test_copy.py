@@ -23,24 +23,27 @@ from osc_image_store.tests.unit import base
 TASK = '5c1a7d3e-0b8f-4e4a-9a57-6f0f5d2b8c11'
 
 
-class TestCopyImageToStores(base.TestCase):
+class TestCopyImport(base.TestCase):
 
     def test_post_import(self):
         body = base.image_body()
         self.http.post('%s/images/%s/import' % (base.V2, body['id']),
                        status_code=202, json={})
-        self.assertIsNone(self.proxy.copy_image_to_stores(body['id'],
-                                                          ['fast']))
+        response = self.proxy.import_image(
+            base.image_resource(body), method='copy-image', stores=['fast'])
+        self.assertEqual(202, response.status_code)
         request = self.requests()[0]
         self.assertEqual(
-            ('POST /v2/images/%s/import' % body['id'],
+            ('POST /v2/images/%s/import' % body['id'], 'application/json',
              {'method': {'name': 'copy-image'}, 'stores': ['fast']}),
-            (base.describe(request), request.json()))
+            (base.describe(request), request.headers['Accept'],
+             request.json()))
 
     def test_hostile_store_sends_nothing(self):
         self.assertRaises(exceptions.InvalidIdentifier,
-                          self.proxy.copy_image_to_stores,
-                          base.image_body()['id'], ['fast', '../images'])
+                          self.proxy.import_image,
+                          base.image_resource(base.image_body()),
+                          method='copy-image', stores=['fast', '../images'])
         self.assertEqual([], self.sent())
 
 

@@ -18,7 +18,7 @@ import testtools
 
 from osc_image_store.engine import lock
 from osc_image_store.sdk import exceptions
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import metadef_tag
 from osc_image_store.tests.unit import base
 from osc_image_store.v2 import advice
 
@@ -49,7 +49,7 @@ class TestWords(testtools.TestCase):
 
     def test_since(self):
         def tag(created_at):
-            return resources.MetadefTag(name=A, created_at=created_at)
+            return metadef_tag.MetadefTag(name=A, created_at=created_at)
         self.assertEqual('2026-12-06 17:58:03 UTC',
                          lock.since(tag('2026-12-06T17:58:03Z')))
         self.assertEqual('2026-12-06 17:58:03 UTC',
@@ -57,7 +57,7 @@ class TestWords(testtools.TestCase):
         self.assertEqual('an unknown time', lock.since(None))
         self.assertEqual('an unknown time', lock.since(tag(None)))
         self.assertEqual('an unknown time',
-                         lock.since(resources.MetadefTag(name=A)))
+                         lock.since(metadef_tag.MetadefTag(name=A)))
         self.assertEqual('yesterday', lock.since(tag('yesterday')))
         self.assertEqual('x' * 40, lock.since(tag('x' * 100)))
 

@@ -17,7 +17,7 @@ from openstack import exceptions as sdk_exc
 from osc_image_store.engine import outcome
 from osc_image_store.engine import prove
 from osc_image_store.engine import results
-from osc_image_store.sdk import resources
+from osc_image_store.sdk import service_info
 from osc_image_store.tests.unit import base
 
 
@@ -34,7 +34,8 @@ class OutcomeCase(base.TestCase):
                   else base.glance_error(status, text, html))
         self.mock_store_delete('cheap', self.iid, answer)
         try:
-            self.proxy.delete_image_from_store(self.iid, 'cheap')
+            self.proxy.delete_image(self.iid, store='cheap',
+                                    ignore_missing=False)
         except (sdk_exc.SDKException, ks_exc.ClientException) as exc:
             return exc
         self.fail('no error')
@@ -287,7 +288,7 @@ class TestProveData(OutcomeCase):
 class TestDryRunNote(OutcomeCase):
 
     def store(self, store_id):
-        return {s['id']: resources.Store.existing(**s)
+        return {s['id']: service_info.Store.existing(**s)
                 for s in base.load('stores.json')['stores']}[store_id]
 
     def test_nothing_to_add(self):

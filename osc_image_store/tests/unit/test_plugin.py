@@ -18,8 +18,8 @@ from unittest import mock
 from cliff import command
 from openstackclient.common import clientmanager
 
+from osc_image_store import guard
 from osc_image_store import plugin
-from osc_image_store.sdk import proxy
 from osc_image_store.tests.unit import base
 from osc_image_store.v2 import lock
 from osc_image_store.v2 import store
@@ -47,7 +47,7 @@ class TestPlugin(base.TestCase):
     def test_make_client_uses_the_connection_session(self):
         instance = mock.Mock(sdk_connection=self.conn)
         client = plugin.make_client(instance)
-        self.assertIsInstance(client, proxy.Proxy)
+        self.assertIsInstance(client, guard.GuardedProxy)
         self.assertIs(self.conn.session, client.session)
         self.assertIs(self.conn, client._connection)
         # The Connection class itself is left alone.

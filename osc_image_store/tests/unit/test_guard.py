@@ -9,10 +9,11 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""No request through the proxy can delete anything but one store's copy
-or one image lock, write to an image (no PATCH, no PUT), or POST anything
-but a copy import, the lock namespace and its tags; no hostile identifier
-reaches a request."""
+"""The guarded proxy (osc_image_store.guard): no request through it can
+delete anything but one store's copy or one image lock, write to an image
+(no PATCH, no PUT), or POST anything but a copy import, the lock namespace
+and its tags; no hostile identifier reaches a request.  It is built from a
+connection once, and sends a read that gets 503 again once."""
 
 import io
 import os
@@ -20,10 +21,16 @@ import re
 import tokenize
 from urllib import parse
 
+import fixtures
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+import openstack.connection
+from openstack import exceptions as sdk_exc
 import requests_mock
 
 import osc_image_store
 from osc_image_store.engine import lock
+from osc_image_store import guard
 from osc_image_store.sdk import exceptions
 from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
@@ -122,15 +129,23 @@ class TestDeleteGuard(base.TestCase):
                               self.proxy.delete, url, **{name: value})
         self.assertEqual([], self.sent())
 
-    def test_delete_image_always_refused(self):
+    def test_delete_image_without_a_store_refused(self):
         for args, kwargs in (((self.image_id,), {}),
-                             ((self.image_id,), {'store': 'cheap'}),
+                             ((self.image_id,), {'store': None}),
                              ((self.image_id,), {'ignore_missing': False}),
                              ((base.image_resource(base.image_body()),), {}),
                              ((), {'endpoint_override': V2})):
             self.assertRaises(exceptions.InvalidIdentifier,
                               self.proxy.delete_image, *args, **kwargs)
         self.assertEqual([], self.sent())
+
+    def test_delete_image_with_a_store_is_the_store_delete(self):
+        self.proxy.delete_image(self.image_id, store='cheap')
+        self.assertEqual([V2 + '/stores/cheap/' + self.image_id],
+                         self.deletes())
+        self.assertRaises(exceptions.InvalidIdentifier,
+                          self.proxy.delete_image, self.image_id, store='')
+        self.assertEqual(1, len(self.sent()))
 
     def test_inherited_deletes_refused(self):
         image = base.image_resource(base.image_body())
@@ -383,8 +398,8 @@ class TestHostileIdentifiers(base.TestCase):
     def test_hostile_store_sends_nothing(self):
         for store in hostile.STORES:
             self.assertRaises(exceptions.InvalidIdentifier,
-                              self.proxy.delete_image_from_store,
-                              self.image_id(), store)
+                              self.proxy.delete_image,
+                              self.image_id(), store=store)
             self.assertRaises(exceptions.InvalidIdentifier,
                               self.proxy.find_store, store, [])
             self.assertRaises(exceptions.InvalidIdentifier, list,
@@ -394,8 +409,7 @@ class TestHostileIdentifiers(base.TestCase):
     def test_hostile_image_sends_nothing(self):
         for image in hostile.IMAGES_REJECTED + hostile.IMAGES_NOT_FOUND:
             self.assertRaises(exceptions.InvalidIdentifier,
-                              self.proxy.delete_image_from_store,
-                              image, 'cheap')
+                              self.proxy.delete_image, image, store='cheap')
             self.assertRaises(exceptions.InvalidIdentifier,
                               self.proxy.create_metadef_tag, lock.NAMESPACE,
                               image)
@@ -435,3 +449,44 @@ class TestHostileIdentifiers(base.TestCase):
     @staticmethod
     def image_id():
         return base.image_body()['id']
+
+
+class TestFromConnection(base.TestCase):
+
+    def test_endpoint_resolved_once_not_per_request(self):
+        # A cloud without an endpoint override in its configuration: the
+        # endpoint comes from the auth plugin, looked up once.
+        conn = openstack.connection.Connection(
+            session=ks_session.Session(auth=noauth.NoAuth(endpoint=V2)),
+            image_api_version='2')
+        client = guard.GuardedProxy.from_connection(conn)
+        self.mock_stores()
+        calls = []
+        real = ks_session.Session.get_endpoint
+
+        def counted(session, *args, **kwargs):
+            calls.append(kwargs)
+            return real(session, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'keystoneauth1.session.Session.get_endpoint', counted))
+        for _ in range(3):
+            client.stores()
+        self.assertEqual([], calls)
+        self.assertEqual(V2 + '/info/stores',
+                         self.http.request_history[-1].url)
+
+    def test_reads_retried_once_after_a_503(self):
+        # Unlike the writes (sent once): a read is sent again once.
+        tags = self.mock_locks()
+        name = base.image_body()['id']
+        tags.add(name)
+        tags.fail('GET', name, base.glance_error(503, 'busy'),
+                  base.glance_error(503, 'busy'))
+        self.assertRaises(sdk_exc.HttpException, self.proxy.get_metadef_tag,
+                          lock.NAMESPACE, name)
+        self.assertEqual([base.read_lock(name)] * 2, self.sent())
+        tags.fail('GET', name, base.glance_error(503, 'busy'))
+        self.assertEqual(name, self.proxy.get_metadef_tag(
+            lock.NAMESPACE, name).name)
+        self.assertEqual([base.read_lock(name)] * 4, self.sent())
