@@ -42,7 +42,7 @@ _ACCESS = re.compile(
     r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<agent>[^"]*)"\s*$')
 _ID = r'[0-9a-fA-F-]{36}'
 #: The metadata definitions namespace of the image locks
-#: (``osc_image_store.sdk.proxy.LOCK_NAMESPACE``).
+#: (``osc_image_store.guard.LOCK_NAMESPACE``).
 LOCK_NAMESPACE = 'osc-image-store-locks'
 _TAGS = rf'^/v2/metadefs/namespaces/{re.escape(LOCK_NAMESPACE)}/tags'
 _PATTERNS = (

@@ -57,7 +57,7 @@ HOT_SPOTS = (
      'take_action'),
     ('store delete: take_action', 'osc_image_store/v2/store.py',
      'take_action'),
-    ('  the store list (Proxy.stores)', 'osc_image_store/sdk/proxy.py',
+    ('  the store list (Proxy.stores)', 'osc_image_store/sdk/_proxy.py',
      'stores'),
     ('  chunks (Remover._handle)', 'osc_image_store/engine/remover.py',
      '_handle'),
