@@ -50,6 +50,7 @@ class MultiStoreNotEnabled(ImageStoreException):
 class StoreNotFound(ImageStoreException):
     """The store is not one that ``GET /v2/info/stores`` lists.
 
+    :param message: what happened, for an operator.
     :param available: the store IDs the cloud lists.
     """
 
@@ -65,6 +66,7 @@ class ImageNotFound(ImageStoreException):
 class AmbiguousImage(ImageStoreException):
     """Several images have that name.
 
+    :param message: what happened, for an operator.
     :param image_ids: the IDs of the matching images.
     """
 
