@@ -20,11 +20,9 @@ whether it is still running.
 import datetime
 import typing as ty
 
-from keystoneauth1 import exceptions as ks_exc
-from openstack import exceptions as sdk_exc
-
 from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import options as options_mod
+from osc_image_store.engine import outcome
 from osc_image_store.engine import results
 from osc_image_store.sdk import image as sdk_image
 from osc_image_store.sdk import service_info
@@ -38,8 +36,6 @@ if ty.TYPE_CHECKING:
 IMPORT_LOCK_EXPIRY = datetime.timedelta(minutes=60)
 #: Import task states in which the task may still write to the image.
 RUNNING_TASK_STATES = ('pending', 'processing')
-#: Errors of a read that only weakens a message (the refusal stands).
-_READ_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 
 
 def names(stores: ty.Iterable[str]) -> str:
@@ -214,7 +210,7 @@ def import_blocker(
                            key=lambda t: t.updated_at or '')
             running = [t for t in tasks if t.status in RUNNING_TASK_STATES]
             task = (running or tasks)[-1] if tasks else None
-    except _READ_ERRORS:
+    except outcome.REQUEST_ERRORS:  # the refusal stands, less detailed
         task = None
     where = (' into store(s) %s' % names(importing)) if importing else ''
     if task is None or task.status in RUNNING_TASK_STATES:

@@ -47,6 +47,7 @@ from openstack import exceptions as sdk_exc
 
 from osc_image_store.engine import advice as advice_mod
 from osc_image_store.engine import checks
+from osc_image_store.engine import options as options_mod
 from osc_image_store.engine import outcome
 from osc_image_store.engine import prove
 from osc_image_store.engine import results
@@ -56,11 +57,6 @@ from osc_image_store.sdk import image as sdk_image
 
 #: Seconds between two reads of an image while its copy runs.
 POLL = 1.0
-#: Seconds a copy may go without any change of its import task or of the
-#: image's import markers before it counts as stalled (by default; the
-#: ``Options.stall_after``).  Glance updates a running copy's
-#: task about once a minute: five updates missed.
-STALL_AFTER = 300.0
 #: Bytes a second that Glance is assumed to stage an image at, at least,
 #: while a processing task shows no update yet (a first update comes 60 s
 #: after the copy into the target store started): an image of ``size``
@@ -237,7 +233,7 @@ def _lock_note(image: sdk_image.Image, task: ty.Any,
 def copy_and_wait(proxy: guard.GuardedProxy, image_id: str, store: str,
                   target: str, timeout: float, stop: threading.Event,
                   poll: float = POLL,
-                  stall_after: float = STALL_AFTER,
+                  stall_after: float = options_mod.Options.stall_after,
                   advice: advice_mod.Advice = advice_mod.API) -> Copied:
     """Copy an image into ``target`` unless it is there; wait until real.
 

@@ -49,7 +49,6 @@ _DISPLAY = 'osc-image-store: images whose data is being removed'
 _DESCRIPTION = ('Locks of osc-image-store: a tag named by an image ID while '
                 'a run removes that image\'s data from a store. Delete a tag '
                 'only once no run works on that image.')
-_ERRORS = outcome.REQUEST_ERRORS
 
 
 class LockError(Exception):
@@ -180,14 +179,15 @@ class ImageLocks:
                 return Taken(self._got(wanted), busy, {})
             except sdk_exc.ConflictException:
                 pass
-            except _ERRORS as exc:
+            except outcome.REQUEST_ERRORS as exc:
                 _raise_if_unusable(exc)
                 return Taken([], busy, dict.fromkeys(wanted, _describe(exc)))
             if busy:
                 break  # raced again after the listing: one by one
             try:
                 tags = {t.name for t in self.proxy.metadef_tags(NAMESPACE)}
-            except _ERRORS as exc:  # nothing was made: try them later
+            except outcome.REQUEST_ERRORS as exc:
+                # nothing was made: try them later
                 _raise_if_unusable(exc)
                 return Taken([], dict.fromkeys(wanted, None), {})
             busy = {i: None for i in wanted if i in tags}
@@ -201,7 +201,7 @@ class ImageLocks:
                 locked.append(image_id)
             except sdk_exc.ConflictException:
                 busy[image_id] = None
-            except _ERRORS as exc:
+            except outcome.REQUEST_ERRORS as exc:
                 _raise_if_unusable(exc)
                 unsure[image_id] = _describe(exc)
         return Taken(locked, busy, unsure)
@@ -226,7 +226,7 @@ class ImageLocks:
             if exc.status_code and exc.status_code < 500:
                 return Unreleased(_describe(exc), False)
             return self._after_no_answer(image_id, exc)
-        except _ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             return self._after_no_answer(image_id, exc)
         return None
 
@@ -239,7 +239,7 @@ class ImageLocks:
             return {t.name for t in self.proxy.metadef_tags(NAMESPACE)}
         except sdk_exc.NotFoundException:
             return set()  # the namespace was deleted
-        except _ERRORS:
+        except outcome.REQUEST_ERRORS:
             return None
 
     def _after_no_answer(self, image_id: str,
@@ -248,7 +248,7 @@ class ImageLocks:
             self.proxy.get_metadef_tag(NAMESPACE, image_id)
         except sdk_exc.NotFoundException:
             return None  # the delete was carried out
-        except _ERRORS:
+        except outcome.REQUEST_ERRORS:
             pass
         return Unreleased(_describe(error), True)
 
@@ -262,7 +262,7 @@ class ImageLocks:
             self._make_namespace()
             self._namespace_checked = True
             return
-        except _ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             _raise_if_unusable(exc)
             return  # checked on the next call
         if namespace.visibility != 'private' or namespace.is_protected:
@@ -322,7 +322,7 @@ class ImageLocks:
                 is_protected=False)
         except sdk_exc.ConflictException:
             pass  # another run made it first
-        except _ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             raise LockError(_unusable(exc)) from exc
 
 
@@ -351,7 +351,7 @@ def _read_tags(proxy: guard.GuardedProxy,
             tags[name] = proxy.get_metadef_tag(NAMESPACE, name)
         except sdk_exc.NotFoundException:
             continue  # gone meanwhile
-        except _ERRORS:
+        except outcome.REQUEST_ERRORS:
             tags[name] = metadef_tag.MetadefTag(name=name)
     return tags
 

@@ -24,7 +24,8 @@ class Options:
     :ivar skip_only_copy: a sole copy is ``skipped`` (not ``failed``).
     :ivar allow_read_only_copies: remove even when every other copy is
         on a read-only store.
-    :ivar parallel: requests in flight at once (>= 1).
+    :ivar parallel: requests in flight at once (>= 1); 4 by default, a
+        mild load on the Images API.
     :ivar chunk_size: images per chunk (one listing, and at most this
         many images locked at once); None: 20, or ``parallel`` if more.
     :ivar lock_wait: seconds to wait for an image locked by another run
@@ -33,14 +34,16 @@ class Options:
     :ivar copy_to: a store to copy sole copies into before their removal
         (None: sole copies stay).
     :ivar max_copies: copies in flight at once (each goes through Glance's
-        staging store); plain removals do not wait for them.
+        staging store and counts against its quotas); plain removals do
+        not wait for them.
     :ivar copy_timeout: seconds to wait for one copy.
     :ivar stall_after: seconds a copy may go without any change of its
         import task (status, ``updated_at``, message) or of the image's
         import markers before it is reported as stalled, with its task
         (a processing task that has shown no update yet also gets time to
         stage the image; see :func:`~osc_image_store.engine.copy.
-        quiet_allowed`).
+        quiet_allowed`).  300 s by default: Glance updates a running
+        copy's task about once a minute, so five updates were missed.
     """
 
     dry_run: bool = False

@@ -20,6 +20,7 @@ import typing as ty
 
 from osc_lib.command import command
 
+from osc_image_store.engine import options
 from osc_image_store.i18n import _
 from osc_image_store import plugin
 from osc_image_store.sdk import exceptions as store_exc
@@ -28,22 +29,19 @@ from osc_image_store.sdk import identifiers
 if ty.TYPE_CHECKING:
     from osc_image_store import guard
 
-#: Requests in flight at once by default: a mild load on the Images API.
-DEFAULT_PARALLEL = 4
+#: The options' defaults are the engine's (one definition:
+#: :class:`osc_image_store.engine.options.Options`), in whole seconds.
+_ENGINE = options.Options()
+DEFAULT_PARALLEL = _ENGINE.parallel
+DEFAULT_MAX_COPIES = _ENGINE.max_copies
+DEFAULT_LOCK_WAIT = int(_ENGINE.lock_wait)
+DEFAULT_COPY_TIMEOUT = int(_ENGINE.copy_timeout)
+DEFAULT_COPY_STALL_TIMEOUT = int(_ENGINE.stall_after)
 #: At most as many as the HTTP connection pool of a keystoneauth session
 #: holds (requests' default, 10): more would only queue for connections.
 MAX_PARALLEL = 10
-#: Copies in flight at once by default (each streams through Glance's
-#: staging store and counts against its quotas).
-DEFAULT_MAX_COPIES = 2
+#: At most this many copies stream through Glance's staging store at once.
 MAX_COPIES = 10
-#: Seconds to wait for runs that free another store.
-DEFAULT_LOCK_WAIT = 30
-#: Seconds to wait for one copy by default.
-DEFAULT_COPY_TIMEOUT = 3600
-#: Seconds a copy may go without any sign of progress by default (Glance
-#: updates a running copy's import task about once a minute).
-DEFAULT_COPY_STALL_TIMEOUT = 300
 #: The default of the image arguments (see add_delete_arguments).
 NO_IMAGES: tuple[str, ...] = ()
 

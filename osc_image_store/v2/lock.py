@@ -15,12 +15,12 @@ import argparse
 import logging
 import typing as ty
 
-from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_image_store.engine import lock
+from osc_image_store.engine import outcome
 from osc_image_store.i18n import _
 from osc_image_store.sdk import exceptions as store_exc
 from osc_image_store.sdk import identifiers
@@ -28,7 +28,6 @@ from osc_image_store.v2 import args
 from osc_image_store.v2 import output
 
 LOG = logging.getLogger(__name__)
-_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
 
 
 def _image_id(value: str) -> str:
@@ -55,7 +54,7 @@ class ListLock(command.Lister):
             tags = lock.current_locks(client)
             images = client.images_by_id(
                 [t.name for t in tags if identifiers.is_uuid(t.name)])
-        except _ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             raise exceptions.CommandError(
                 _('Could not read the image locks: %s') % exc)
         if not tags:
@@ -98,7 +97,7 @@ class DeleteLock(command.Command):
             except sdk_exc.NotFoundException:
                 failed += 1
                 LOG.error(_('Image %s has no lock.'), image_id)
-            except _ERRORS as exc:
+            except outcome.REQUEST_ERRORS as exc:
                 failed += 1
                 LOG.error(_('Could not clear the lock of image %(image)s: '
                             '%(error)s'), {'image': image_id, 'error': exc})

@@ -17,13 +17,13 @@ import re
 import threading
 import typing as ty
 
-from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 from osc_lib.command import command
 from osc_lib import exceptions
 from osc_lib import utils
 
 from osc_image_store.engine import lock
+from osc_image_store.engine import outcome
 from osc_image_store.engine import remover
 from osc_image_store.engine import results
 from osc_image_store.i18n import _
@@ -222,7 +222,7 @@ class DeleteImageFromStore(command.Lister):
         except KeyboardInterrupt:
             rows.extend(engine.interrupted_rows())
             self._interrupted = 2
-        except _BATCH_ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             if not rows:
                 raise
             # E.g. the image listing failed part-way: report what was done.
@@ -282,7 +282,7 @@ class DeleteImageFromStore(command.Lister):
         try:
             left, read = engine.left_in_store(owner,
                                               parsed_args.check_untagged)
-        except _BATCH_ERRORS as exc:
+        except outcome.REQUEST_ERRORS as exc:
             LOG.warning(_('Could not check what is left in store %(store)s: '
                           '%(error)s'), {'store': parsed_args.store,
                                          'error': exc})
@@ -378,7 +378,3 @@ class DeleteImageFromStore(command.Lister):
             # before its data proof failed): never "not removed".
             raise exceptions.CommandError(self._summary['line'])
         return result
-
-
-#: Errors that end a batch before its end (the rows so far are shown).
-_BATCH_ERRORS = (sdk_exc.SDKException, ks_exc.ClientException)
