@@ -23,8 +23,8 @@
   image, a namespace, or a tag of another namespace than
   :data:`LOCK_NAMESPACE`;
 * refuses whole-image deletes (:meth:`GuardedProxy.delete_image` without a
-  store) and imports into a store ID that :mod:`osc_image_store.sdk.
-  identifiers` refuses;
+  store) and imports into a store ID that
+  :mod:`osc_image_store.sdk.identifiers` refuses;
 * builds resources with openstacksdk's attribute maps computed once per
   class (:mod:`osc_image_store.resource_cache`).
 """

@@ -31,6 +31,7 @@ import typing as ty
 from openstack import proxy
 from openstack import resource
 
+#: The resource class a cached subclass is made of.
 ResourceT = ty.TypeVar('ResourceT', bound=resource.Resource)
 
 #: The Resource methods :class:`CachedAttributes` overrides.

@@ -11,12 +11,12 @@
 # under the License.
 """The lock stage: lock a chunk's images before the read they rest on.
 
-One request locks the chunk (:meth:`~osc_image_store.engine.lock.
-ImageLocks.take`).  An image locked by another run waits: it is tried
-again about once a second (:meth:`Acquirer.due`) until ``lock_wait``
-seconds have passed since it was first met, then it fails.  An image
-whose lock request got no answer fails at once and is never tried
-again (its lock may still appear).
+One request locks the chunk
+(:meth:`~osc_image_store.engine.lock.ImageLocks.take`).  An image locked
+by another run waits: it is tried again about once a second
+(:meth:`Acquirer.due`) until ``lock_wait`` seconds have passed since it
+was first met, then it fails.  An image whose lock request got no answer
+fails at once and is never tried again (its lock may still appear).
 """
 
 import dataclasses
@@ -47,8 +47,8 @@ class Acquired:
 class Acquirer:
     """Takes the locks of chunks; keeps the waits for other runs' locks.
 
-    :param locks: the run's :class:`~osc_image_store.engine.lock.
-        ImageLocks`.
+    :param locks: the run's image locks,
+        :class:`~osc_image_store.engine.lock.ImageLocks`.
     :param ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`
         (``locked_out`` and ``unsure`` are appended to).
     :param store: the store ID (for the rows).

@@ -12,9 +12,11 @@
 """What the stages of a run share: :class:`Run`, :class:`Chunk`, :class:`Work`.
 
 The stages (:mod:`~osc_image_store.engine.resolve`,
-:mod:`~osc_image_store.engine.acquire`, :mod:`~osc_image_store.engine.
-reads`, :mod:`~osc_image_store.engine.checks`, :mod:`~osc_image_store.
-engine.delete`, :mod:`~osc_image_store.engine.prove`,
+:mod:`~osc_image_store.engine.acquire`,
+:mod:`~osc_image_store.engine.reads`,
+:mod:`~osc_image_store.engine.checks`,
+:mod:`~osc_image_store.engine.delete`,
+:mod:`~osc_image_store.engine.prove`,
 :mod:`~osc_image_store.engine.release`) take these as inputs and fill
 them in; :class:`~osc_image_store.engine.remover.Remover` runs them.
 """

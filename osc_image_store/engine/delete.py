@@ -130,8 +130,9 @@ class Deleter:
         """Read the images not yet sent again (one listing); decide again.
 
         An image refused now gets its row.  For an image whose earlier
-        round removed one location (:attr:`~osc_image_store.engine.chunk.
-        Work.verdict` set), that row is ``unverified`` and says so.
+        round removed one location (its
+        :attr:`~osc_image_store.engine.chunk.Work.verdict` set), that row
+        is ``unverified`` and says so.
         """
         ids = [i for i, w in work.items() if not w.sent and w.row is None]
         read_at = time.monotonic()

@@ -41,9 +41,10 @@ class Options:
         import task (status, ``updated_at``, message) or of the image's
         import markers before it is reported as stalled, with its task
         (a processing task that has shown no update yet also gets time to
-        stage the image; see :func:`~osc_image_store.engine.copy.
-        quiet_allowed`).  300 s by default: Glance updates a running
-        copy's task about once a minute, so five updates were missed.
+        stage the image; see
+        :func:`~osc_image_store.engine.copy.quiet_allowed`).  300 s by
+        default: Glance updates a running copy's task about once a
+        minute, so five updates were missed.
     """
 
     dry_run: bool = False

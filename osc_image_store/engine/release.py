@@ -11,9 +11,9 @@
 # under the License.
 """The release stage: unlock each settled image, or keep its lock.
 
-A lock stays after an outcome in doubt (:mod:`~osc_image_store.engine.
-lock`: the tag is the hold), and each row says what happened to its
-image's lock.  :meth:`Releaser.check_held` makes sure, after the
+A lock stays after an outcome in doubt (the tag is the hold, see
+:mod:`~osc_image_store.engine.lock`), and each row says what happened to
+its image's lock.  :meth:`Releaser.check_held` makes sure, after the
 read-back, that the sent images were locked throughout.
 """
 
@@ -29,8 +29,8 @@ from osc_image_store.engine import results
 class Releaser:
     """Unlocks images, or keeps their locks, and notes it on their rows.
 
-    :param locks: the run's :class:`~osc_image_store.engine.lock.
-        ImageLocks`.
+    :param locks: the run's image locks,
+        :class:`~osc_image_store.engine.lock.ImageLocks`.
     :param ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`
         (``kept``, ``unreleased`` and ``unsure`` are appended to).
     :param advice: how the notes name the actions they advise.
@@ -57,8 +57,7 @@ class Releaser:
         :param image_id: an image ID.
         :returns: None when unlocked (or not held), else
             :class:`~osc_image_store.engine.lock.Unreleased`; the image
-            is then in :attr:`~osc_image_store.engine.lock.Ledger.
-            unreleased`.
+            is then in the ledger's ``unreleased``.
         """
         unreleased = self.locks.release(image_id)
         if unreleased is not None:

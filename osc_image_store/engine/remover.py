@@ -94,8 +94,8 @@ class Remover:
         other runs are waited for.
     :param advice: how the rows name the actions they advise (the
         engine's terms by default; the CLI gives its commands').
-    :ivar locks: the run's :class:`~osc_image_store.engine.lock.
-        ImageLocks`.
+    :ivar locks: the run's image locks,
+        :class:`~osc_image_store.engine.lock.ImageLocks`.
     :ivar ledger: the run's :class:`~osc_image_store.engine.lock.Ledger`.
     :ivar bytes_copied: bytes copied into ``copy_to`` by this run.
     :raises ValueError: ``parallel``, ``chunk_size`` or ``max_copies``
@@ -187,8 +187,9 @@ class Remover:
 
         :param images: names, IDs or resources, in output order (may be a
             paginated generator: it is read one chunk at a time).
-        :returns: an iterator of :class:`~osc_image_store.engine.results.
-            Removal`, one per distinct image, in input order.
+        :returns: an iterator of
+            :class:`~osc_image_store.engine.results.Removal`, one per
+            distinct image, in input order.
         :raises: :class:`~osc_image_store.sdk.exceptions.MultiStoreNotEnabled`,
             ``StoreNotFound`` or ``InvalidIdentifier`` (the store, or a
             ``copy_to`` store that is the same or read-only) first;

@@ -98,7 +98,8 @@ def row(store: str, image_id: str | None, name: str | None, result: str,
     :param remaining: store IDs in any order (sorted here), or None when
         the image could not be read.
     :param reason: for an operator, or None.
-    :param copied_to: see :attr:`Removal.copied_to`.
+    :param copied_to: the store copied to (see :class:`Removal`), or
+        None.
     :param size: the image size in bytes, or None.
     :returns: :class:`Removal`.
     """

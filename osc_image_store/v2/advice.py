@@ -20,8 +20,8 @@ import typing as ty
 
 from osc_image_store.engine import advice
 
-#: The command options of the engine's :class:`~osc_image_store.engine.
-#: options.Options` fields (and of the store it is given).
+#: The command options of the fields of the engine's
+#: :class:`~osc_image_store.engine.options.Options` (and of its store).
 _OPTIONS = {
     'store': '--store',
     'copy_to': '--copy-to <another store>',
@@ -34,7 +34,7 @@ class CommandAdvice(advice.Advice):
     """The engine's advice, in the words of ``openstack`` commands."""
 
     def option(self, name: str) -> str:
-        """The command option of an engine option (see :data:`_OPTIONS`).
+        """The command option of an engine option.
 
         :param name: an :class:`~osc_image_store.engine.options.Options`
             field, or ``store``.
