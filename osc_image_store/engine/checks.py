@@ -39,7 +39,12 @@ RUNNING_TASK_STATES = ('pending', 'processing')
 
 
 def names(stores: ty.Iterable[str]) -> str:
-    """Store IDs for a message, sorted (Glance's order is not stable)."""
+    """Store IDs for a message, sorted (Glance's order is not stable).
+
+    :param stores: store IDs, in any order.
+    :returns: the IDs joined with ``", "``, or ``(none)`` when there are
+        none.
+    """
     return ', '.join(sorted(stores)) or '(none)'
 
 
@@ -56,6 +61,10 @@ def copies_outside(image: sdk_image.Image, store: str) -> list[str]:
     meanwhile a store may be listed and still named, and what the import
     does next (a failure elsewhere can remove the copies it wrote when
     ``all_stores_must_succeed``) is not known.
+
+    :param image: the image as just read.
+    :param store: the store ID to leave out.
+    :returns: store IDs, each once, in Glance's order (possibly empty).
     """
     importing = set(image.importing_to_stores)
     return [s for s in image.store_ids if s != store and s not in importing]
@@ -67,7 +76,14 @@ def needs_copy(image: sdk_image.Image, store: str,
 
     True when the image is in ``store`` and every other copy (if any) is on
     a read-only store: such an image must be copied elsewhere before its
-    copy in ``store`` may go.
+    copy in ``store`` may go.  Stores named by an import in progress do
+    not count as copies (:func:`copies_outside`).
+
+    :param image: the image as just read.
+    :param store: the store ID the copy is to leave.
+    :param stores: the cloud's stores by ID; a store missing from it
+        counts as writable.
+    :returns: False as well when the image is not in ``store``.
     """
     if store not in image.store_ids:
         return False
@@ -261,6 +277,14 @@ def import_expired(task: ty.Any,
 
     True when the task has not changed for 60 minutes (120 while
     ``pending``), the rule of the Images API's ``_enforce_import_lock``.
+
+    :param task: the import task as read (``GET /v2/tasks/{id}``): its
+        ``status`` and ``updated_at`` (ISO 8601; UTC when it has no
+        offset).
+    :param now: the current time, timezone-aware (for tests); None: now,
+        in UTC.
+    :returns: False as well when ``updated_at`` is missing or cannot be
+        parsed.
     """
     age = _age(task, now or datetime.datetime.now(datetime.timezone.utc))
     return age is not None and age >= _expiry(task)
@@ -269,7 +293,10 @@ def import_expired(task: ty.Any,
 def import_expiry(task: ty.Any) -> datetime.timedelta:
     """How long after its last update Glance expires a task's import lock.
 
-    60 minutes, 120 while the task is ``pending`` (``_enforce_import_lock``).
+    The rule of the Images API's ``_enforce_import_lock``.
+
+    :param task: the import task as read (its ``status``).
+    :returns: 60 minutes, 120 while the task is ``pending``.
     """
     return IMPORT_LOCK_EXPIRY * (2 if task.status == 'pending' else 1)
 

@@ -426,6 +426,7 @@ def moved(row: results.Removal, target: str) -> results.Removal:
 
     :param row: the removal's row (``removed`` becomes ``moved``; any
         other result keeps its value and says the copy was made).
+    :param target: the store ID the image was copied into.
     :returns: the row with ``copied_to`` set, unless the removal's
         read-back no longer lists ``target``.
     """

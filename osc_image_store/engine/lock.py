@@ -73,7 +73,15 @@ def unanswered(image_id: str, error: str,
 
 
 def since(tag: ty.Any) -> str:
-    """When a lock tag was made, for messages (``... UTC``, or ``?``)."""
+    """When a lock tag was made, for messages.
+
+    :param tag: a lock tag as read by :func:`current_locks` or
+        :meth:`ImageLocks.busy_tags` (its ``created_at``, which a tag
+        whose read failed lacks).
+    :returns: ``YYYY-MM-DD HH:MM:SS UTC``; ``an unknown time`` without
+        ``created_at``; the raw value (at most 40 characters) when it is
+        not ISO 8601.
+    """
     value = getattr(tag, 'created_at', None)
     if not value:
         return 'an unknown time'
@@ -209,12 +217,16 @@ class ImageLocks:
     def release(self, image_id: str) -> Unreleased | None:
         """Unlock an image this run locked (``DELETE .../tags/{id}``).
 
-        Sent once: a 404 (cleared by an operator) is fine.  After no
-        answer (timeout, 5xx) the tag is read: gone, it was released;
-        still there, the delete may yet reach Glance, so it is never sent
-        again (by then the name may be another run's lock).
+        Sent once: a 404 (cleared by an operator) is fine; another 4xx
+        leaves the lock.  After no answer (timeout, 5xx) the tag is read
+        (``GET .../tags/{id}``): 404, it was released; still there, or
+        that read failed too, the delete may yet reach Glance, so it is
+        never sent again (by then the name may be another run's lock).
 
-        :returns: None when released, else :class:`Unreleased`.
+        :param image_id: the image ID; nothing is sent for an image this
+            run does not hold (never locked, released or kept).
+        :returns: None when released or not held, else
+            :class:`Unreleased` (``in_doubt`` after no answer).
         """
         try:
             self.held.remove(image_id)  # one caller only: sent once
@@ -279,7 +291,13 @@ class ImageLocks:
         self._namespace_checked = True
 
     def keep(self, image_id: str) -> None:
-        """Leave an image's lock in place for an operator to clear."""
+        """Leave an image's lock in place for an operator to clear.
+
+        Nothing is sent: the run only stops holding the lock, so
+        :meth:`release` leaves it alone.
+
+        :param image_id: the image ID.
+        """
         self.held.discard(image_id)
 
     def busy_tags(self, image_ids: ty.Iterable[str]) -> dict[str, ty.Any]:
@@ -287,7 +305,10 @@ class ImageLocks:
 
         One ``GET .../tags/{id}`` per image (the listing has no times).
 
-        :returns: ``{image_id: tag}`` for those locked now and readable.
+        :param image_ids: IDs of the images another run has locked.
+        :returns: ``{image_id: tag}`` of those still locked (a 404 leaves
+            an image out); when a read fails otherwise, the tag has only
+            its name (no ``created_at``).
         """
         return _read_tags(self.proxy, image_ids)
 
@@ -359,13 +380,16 @@ def _read_tags(proxy: guard.GuardedProxy,
 def clear(proxy: guard.GuardedProxy, image_id: str) -> None:
     """Clear an image's lock (``DELETE .../tags/{image_id}``).
 
-    For an operator, once no run works on the image.
+    For an operator, once no run works on the image.  Sent once (no
+    retry after a dropped connection or a 503).
 
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
     :param image_id: an image ID (UUID).
     :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
         for an ID that is not a UUID (nothing sent);
-        ``openstack.exceptions.NotFoundException`` when the image has no
-        lock; other openstacksdk exceptions.
+        ``openstack.exceptions.NotFoundException`` on 404 (the image has
+        no lock, or the namespace does not exist); other openstacksdk or
+        keystoneauth exceptions.
     """
     proxy.delete_metadef_tag(NAMESPACE, identifiers.check_image_id(image_id),
                              ignore_missing=False)

@@ -64,6 +64,11 @@ def is_clear(
 
     4xx answers are refusals; timeouts, dropped connections and 5xx are
     not (Glance may have done, or may still do, the work).
+
+    :param error: the DELETE's error, or None (a 204).
+    :returns: True for an :class:`~openstack.exceptions.HttpException`
+        with a status code below 500; False for None, a 5xx and an error
+        with no status code.
     """
     if not isinstance(error, sdk_exc.HttpException):
         return False
@@ -76,8 +81,17 @@ def explain(error: Exception, image_id: str, store: str) -> str:
 
     Maps Glance's answers (``DELETE /v2/stores/{store}/{image}``, checked
     in this order: 409 store not on node, 404 image, 403 policy, 409 not
-    active, 403 only location, 404 not in store, 409 in use, 503 backend)
-    to what they mean for this image.
+    active, 403 only location, 404 not in store, 409 in use or has
+    snapshots, 500 other backend errors) to what they mean for this
+    image; other statuses (401, 5xx) get a generic sentence.
+
+    :param error: the DELETE's error: an answer, or no answer (timeout,
+        dropped connection).
+    :param image_id: the image ID.
+    :param store: the store ID.
+    :returns: the sentence, with no final full stop: it ends with
+        ``(HTTP <status>: <Glance's message>)``, or with the error when
+        there was no answer.
     """
     if not isinstance(error, sdk_exc.HttpException) or not error.status_code:
         return ('No answer from the Images API to the removal of image %s '
@@ -199,7 +213,14 @@ def classify(before: sdk_image.Image, store: str, error: Exception | None,
 
 def dry_run_note(image: sdk_image.Image, store: str,
                  target: service_info.Store) -> str | None:
-    """What a dry run should add to ``would-remove``, if anything."""
+    """What a dry run should add to ``would-remove``, if anything.
+
+    :param image: the image as just read.
+    :param store: the store ID the copy would leave.
+    :param target: that store, as the Images API describes it.
+    :returns: a sentence (the store is read-only, so the data would stay;
+        the store holds several locations of the image), or None.
+    """
     notes = []
     if target.is_read_only:
         notes.append('store %s is read-only: Glance would drop the location '

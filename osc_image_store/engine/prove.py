@@ -31,11 +31,18 @@ def prove_data(proxy: guard.GuardedProxy,
     """Prove that a remaining copy of the image can be read.
 
     A one-byte ranged read (``GET /v2/images/{id}/file``, ``Range:
-    bytes=0-0``): 206/200 with a byte proves it; an image of size 0 is
-    intact without bytes (Glance answers 416 to its ranged read).
+    bytes=0-0``; a plain download after a 400, see
+    :meth:`~osc_image_store.sdk._proxy.Proxy.read_first_byte`): 206/200
+    with a byte proves it; any other answer below 500 (204, 200/206
+    without data, 403, 404, 416) means the data cannot be read; a 5xx or
+    no answer proves nothing.  An image of size 0 is intact without
+    bytes (Glance answers 416 to its ranged read): nothing is sent.
 
+    :param proxy: :class:`~osc_image_store.guard.GuardedProxy`.
+    :param image: the image as read (its ``id`` and ``size``).
     :returns: ``(True, '')`` proven, ``(False, why)`` the data cannot be
-        read, ``(None, why)`` the read itself failed.
+        read, ``(None, why)`` the read itself failed; ``why`` is a clause
+        for a row's reason.
     """
     if image.size == 0:
         return True, ''

@@ -341,7 +341,18 @@ class Remover:
 
     def left_in_store(self, owner: str | None = None,
                       deep: bool = False) -> tuple[list[str], int]:
-        """See :func:`~osc_image_store.engine.checks.left_in_store`."""
+        """Which visible images still hold data in the run's store.
+
+        See :func:`~osc_image_store.engine.checks.left_in_store`.
+
+        :param owner: only images of this project ID; None: every image
+            visible to the caller.
+        :param deep: also read every visible image one by one
+            (``GET /v2/images/{id}``), to find locations without a store
+            ID.
+        :returns: ``(image IDs, images read one by one)``.
+        :raises: openstacksdk or keystoneauth exceptions.
+        """
         return checks.left_in_store(self.proxy, self.store, owner, deep)
 
     # -- output order ----------------------------------------------------

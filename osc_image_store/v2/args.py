@@ -86,6 +86,14 @@ def argument_type(
         check's message.
     """
     def convert(value: str) -> str:
+        """argparse type: a value the identifier check accepts.
+
+        :param value: the value as typed.
+        :returns: the same value.
+        :raises: :class:`argparse.ArgumentTypeError` with the check's
+            message when it raises
+            :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`.
+        """
         try:
             return check(value)
         except store_exc.InvalidIdentifier as exc:
@@ -95,20 +103,44 @@ def argument_type(
 
 
 #: argparse type of a store ID.
+#:
+#: :param value: the store ID as typed.
+#: :returns: the same value.
+#: :raises: :class:`argparse.ArgumentTypeError` for one that
+#:     :func:`~osc_image_store.sdk.identifiers.check_store_id` refuses.
 store_id = argument_type(identifiers.check_store_id)
 #: argparse type of an image name or ID.
+#:
+#: :param value: the image name or ID as typed.
+#: :returns: the same value.
+#: :raises: :class:`argparse.ArgumentTypeError` for one that
+#:     :func:`~osc_image_store.sdk.identifiers.check_image_name_or_id`
+#:     refuses.
 image_name_or_id = argument_type(identifiers.check_image_name_or_id)
 
 
 def non_empty(value: str) -> str:
-    """argparse type: a value that is not empty or blank."""
+    """argparse type: a value that is not empty or blank.
+
+    :param value: the value as typed.
+    :returns: the same value (not stripped).
+    :raises: :class:`argparse.ArgumentTypeError` when it is empty or only
+        whitespace.
+    """
     if not value.strip():
         raise argparse.ArgumentTypeError(_('must not be empty'))
     return value
 
 
 def whole_number(low: int, high: int) -> ty.Callable[[str], int]:
-    """An argparse type: a whole number from ``low`` to ``high``."""
+    """An argparse type: a whole number from ``low`` to ``high``.
+
+    :param low: the smallest number allowed.
+    :param high: the largest number allowed.
+    :returns: the type: it takes the value as typed and returns it as an
+        :class:`int`, or raises :class:`argparse.ArgumentTypeError` when
+        ``int()`` refuses it or the number is out of range.
+    """
     def convert(value: str) -> int:
         try:
             number = int(value)
@@ -123,7 +155,15 @@ def whole_number(low: int, high: int) -> ty.Callable[[str], int]:
 
 
 def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``openstack image store delete``."""
+    """Add the options of ``openstack image store delete``.
+
+    ``--store`` is required, and so is one of the images or
+    ``--all-images``; the checks between options that argparse cannot
+    make (``--project`` only with ``--all-images``, ...) are the
+    command's.
+
+    :param parser: the command's parser, which gets the options.
+    """
     parser.add_argument(
         '--store', metavar='<store>', required=True, type=store_id,
         help=_('Store (backend) to remove the image data from (ID, as '

@@ -51,7 +51,15 @@ class Progress:
     total, when known), failures, copies, rate and time left.  Elsewhere
     (a log, a cron job, a pipe; or another output format), one plain line
     every :attr:`LOG_EVERY` seconds, the first after that long, so that a
-    short run prints nothing; stdout never gets any.
+    short run prints nothing; stdout never gets any.  The thread writes
+    until :meth:`clear`.
+
+    :param stream: where to write (the command's stderr), or None for a
+        report that writes nothing (no thread is started).
+    :param total: how many images the run was given, or None when that
+        is not known (``--all-images``).
+    :param log: write a plain line every :attr:`LOG_EVERY` seconds
+        instead of redrawing one every :attr:`EVERY` seconds.
     """
 
     #: Seconds between two redraws of the terminal line.
@@ -79,7 +87,15 @@ class Progress:
                     total: int | None) -> 'Progress':
         """The progress report of a command writing to ``stderr``.
 
-        A redrawn line on a terminal with table output, else log lines.
+        A redrawn line on a terminal with table output, else log lines;
+        nothing at all when ``stderr`` has no ``write``.
+
+        :param stderr: the command's stderr (``self.app.stderr``).
+        :param formatter: ``parsed_args.formatter``.
+        :param total: how many images the run was given, or None when
+            that is not known.
+        :returns: a :class:`Progress`, to be ended with
+            :meth:`Progress.clear`.
         """
         isatty = getattr(stderr, 'isatty', None)
         if formatter == 'table' and bool(isatty and isatty()):
@@ -178,7 +194,12 @@ class Progress:
 class StopOnSigint:
     """Context manager: while active, SIGINT sets an event instead of raising.
 
-    A second SIGINT raises KeyboardInterrupt as usual.
+    A second SIGINT raises KeyboardInterrupt as usual.  Only in the main
+    thread (the only one that may set a signal handler): elsewhere it
+    changes nothing.  On exit the previous handler is back.
+
+    :param event: the event the first SIGINT sets (a SIGINT while it is
+        already set raises).
     """
 
     def __init__(self, event: threading.Event):
@@ -205,10 +226,15 @@ def plan_summary(rows: ty.Sequence[ty.Any], store: str,
     """The one-line summary of a dry run.
 
     :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :param store: the store ID (``--store``).
+    :param copy_to: the ``--copy-to`` store ID, or None (no copies are
+        counted).
     :param read_only: the store is read-only: a removal drops the image's
         location and frees nothing.
-    :returns: images to remove, to copy (and their bytes), blocked, and
-        the bytes a removal frees from ``store``.
+    :returns: images to remove, to copy (and their bytes), skipped,
+        blocked (``failed``), and the bytes the removals free from
+        ``store`` (the sizes of the ``would-remove`` and ``would-move``
+        rows).
     """
     remove = [r for r in rows if r.result == results.WOULD_REMOVE]
     move = [r for r in rows if r.result == results.WOULD_MOVE]
@@ -245,7 +271,17 @@ def left_summary(left: ty.Sequence[str], read: int, store: str,
                  read_only: bool = False) -> str:
     """What a finished ``--all-images`` run left in the store.
 
+    :param left: IDs of the images that still list the store (see
+        :meth:`~osc_image_store.engine.remover.Remover.left_in_store`).
+    :param read: how many images were read one by one.
+    :param store: the store ID.
+    :param deep: the images were also read one by one
+        (``--check-untagged``).
+    :param project: the ``--project`` given (name or ID), or None.
     :param read_only: the store is read-only (its data stays).
+    :returns: one line: that no visible image lists the store any more,
+        and whether Glance frees the space; or how many still do, with
+        the first 20 of their IDs.
     """
     whose = (_('visible image of project %s') % project if project
              else _('visible image'))
@@ -270,7 +306,11 @@ def left_summary(left: ty.Sequence[str], read: int, store: str,
 def result_counts(rows: ty.Sequence[ty.Any]) -> str:
     """``110 removed, 40 unverified``: every row counted by its Result.
 
-    In the order of :data:`~osc_image_store.engine.results.ALL`.
+    In the order of :data:`~osc_image_store.engine.results.ALL` (any
+    other result last, by name).
+
+    :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :returns: the counts joined with ``", "``; empty for no rows.
     """
     counts: dict[str, int] = {}
     for row in rows:
@@ -285,6 +325,11 @@ def batch_summary(rows: ty.Sequence[ty.Any], store: str) -> str:
 
     Every row is counted by its Result, nothing else: a removal whose
     outcome is not proven is ``unverified``, never "not removed".
+
+    :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :param store: the store ID.
+    :returns: the line: the store, the number of rows and their
+        :func:`result_counts`.
     """
     return _('Store %(store)s, %(total)d image(s): %(counts)s (see Result '
              'and Reason)') % {'store': store, 'total': len(rows),
@@ -307,7 +352,13 @@ def _duration(seconds: float) -> str:
 
 
 def failure_counts(rows: ty.Sequence[ty.Any]) -> str:
-    """``1 failed, 2 unknown``: the rows that make the exit code 1."""
+    """``1 failed, 2 unknown``: the rows that make the exit code 1.
+
+    :param rows: the :class:`~osc_image_store.engine.results.Removal` rows.
+    :returns: the rows whose result is in
+        :data:`~osc_image_store.engine.results.FAILURES`, counted by
+        result, sorted by name; empty when none failed.
+    """
     counts: dict[str, int] = {}
     for row in rows:
         if row.failed:
