@@ -103,9 +103,11 @@ class Image(_image.Image):
     def import_task(self) -> str | None:
         """``os_glance_import_task``: the import lock (a task ID) or None.
 
-        The import API sets it atomically before answering 202; Glance
-        treats it as stale when its task ended or after 60 minutes (120
-        while the task is pending).
+        The import API sets it atomically before answering 202.  Glance
+        lets another import replace it once its task has not been
+        updated for 60 minutes (120 while the task is pending), even
+        when the task has ended, or at once when the task no longer
+        exists.
 
         :returns: the task ID, or None when no import holds the image.
         """
