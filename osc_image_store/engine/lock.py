@@ -347,18 +347,21 @@ class ImageLocks:
             raise LockError(_unusable(exc)) from exc
 
 
-def current_locks(proxy: guard.GuardedProxy) -> list[ty.Any]:
+def current_locks(proxy: guard.GuardedProxy) -> list[ty.Any] | None:
     """Every image lock now (``GET .../tags``, then each tag for its time).
 
     :param proxy: the SDK proxy.
     :returns: :class:`~osc_image_store.sdk.metadef_tag.MetadefTag` list,
-        oldest first; each tag's name is an image ID.
+        oldest first; each tag's name is an image ID.  None when Glance
+        answers 404 for the namespace: it does not exist yet, or it is
+        not visible to the caller (it is private: a user without the
+        admin role gets 404 even when images are locked).
     :raises: openstacksdk exceptions (e.g. 403).
     """
     try:
         names = [t.name for t in proxy.metadef_tags(NAMESPACE)]
     except sdk_exc.NotFoundException:
-        return []
+        return None
     tags = _read_tags(proxy, names)
     return sorted(tags.values(), key=lambda t: (t.created_at or '', t.name))
 

@@ -38,6 +38,13 @@ def _image_id(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc))
 
 
+#: What a 404 for the lock namespace means to someone who lists locks.
+_INVISIBLE = ('No image lock is visible to you: the locks\' namespace '
+              '%(namespace)s does not exist yet, or it is not visible to you '
+              '(it is private: admin only by default, so a user without the '
+              'admin role sees no lock even when images are locked).')
+
+
 class ListLock(command.Lister):
     get_epilog = args.epilog
     _description = _(
@@ -53,11 +60,14 @@ class ListLock(command.Lister):
         try:
             tags = lock.current_locks(client)
             images = client.images_by_id(
-                [t.name for t in tags if identifiers.is_uuid(t.name)])
+                [t.name for t in tags or () if identifiers.is_uuid(t.name)])
         except outcome.REQUEST_ERRORS as exc:
             raise exceptions.CommandError(
                 _('Could not read the image locks: %s') % exc)
-        if not tags:
+        if tags is None:
+            LOG.warning(_(_INVISIBLE), {'namespace': lock.NAMESPACE})
+            tags = []
+        elif not tags:
             LOG.warning(_('No image is locked.'))
         rows = []
         for tag in tags:
@@ -96,7 +106,11 @@ class DeleteLock(command.Command):
                 lock.clear(client, image_id)
             except sdk_exc.NotFoundException:
                 failed += 1
-                LOG.error(_('Image %s has no lock.'), image_id)
+                LOG.error(_('Image %(image)s has no lock visible to you: '
+                            'there is none, or the locks\' namespace '
+                            '%(namespace)s is not visible to you (it is '
+                            'private: admin only by default).'),
+                          {'image': image_id, 'namespace': lock.NAMESPACE})
             except outcome.REQUEST_ERRORS as exc:
                 failed += 1
                 LOG.error(_('Could not clear the lock of image %(image)s: '

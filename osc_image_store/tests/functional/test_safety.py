@@ -208,6 +208,19 @@ class TestNonAdmin(base.TestCase):
         self.assertEqual([], [k for k in shown if 'osc_image_store' in k],
                          shown)
         self.assertNotIn(socket.gethostname(), json.dumps(shown))
+        # The member's commands say the locks are not visible to them,
+        # never that the image is not locked.
+        listed = self.openstack('image', 'store', 'lock', 'list',
+                                cloud=base.MEMBER, fail_ok=True)
+        self.assertEqual(0, listed.rc, listed)
+        self.assertIn('No image lock is visible to you', listed.stderr)
+        self.assertNotIn('No image is locked', listed.stderr)
+        self.assertNotIn(image_id, listed.stdout)
+        cleared = self.openstack('image', 'store', 'lock', 'delete',
+                                 image_id, cloud=base.MEMBER, fail_ok=True)
+        self.assertEqual(1, cleared.rc, cleared)
+        self.assertIn('has no lock visible to you', cleared.stderr)
+        self.assertIn(image_id, self.locks())
         # The documented way out.
         self.openstack('image', 'store', 'lock', 'delete', image_id)
         self.assertNotIn(image_id, self.locks())

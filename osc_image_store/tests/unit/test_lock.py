@@ -599,7 +599,7 @@ class TestCurrentLocks(LockCase):
 
     def test_no_namespace_no_lock(self):
         self.tags.exists = False
-        self.assertEqual([], lock.current_locks(self.proxy))
+        self.assertIsNone(lock.current_locks(self.proxy))
         self.assertEqual([base.LIST_LOCKS], self.sent())
 
     def test_forbidden_raises(self):

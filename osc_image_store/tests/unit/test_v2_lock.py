@@ -72,11 +72,20 @@ class TestListLock(command.CommandTestCase):
         self.assertEqual(0, self.run_cmd('-f', 'json'))
         self.assertEqual([], json.loads(self.stdout.getvalue()))
         self.assertEqual([base.LIST_LOCKS], self.sent())
+        self.assertIn('No image is locked.', self.logs.output)
 
     def test_no_namespace_yet(self):
+        # Glance answers 404 alike when the namespace is not visible.
         self.tags.exists = False
         self.assertEqual(0, self.run_cmd('-f', 'value'))
         self.assertEqual('', self.stdout.getvalue())
+        self.assertIn(
+            'No image lock is visible to you: the locks\' namespace '
+            'osc-image-store-locks does not exist yet, or it is not visible '
+            'to you (it is private: admin only by default, so a user '
+            'without the admin role sees no lock even when images are '
+            'locked).', self.logs.output)
+        self.assertNotIn('No image is locked.', self.logs.output)
 
     def test_not_allowed(self):
         self.http.get(base.TAGS, **base.glance_error(
@@ -116,8 +125,10 @@ class TestDeleteLock(command.CommandTestCase):
         self.tags.tags.pop(self.oid)
         self.assertEqual(1, self.run_cmd(self.iid, self.oid))
         self.assertEqual('1 of 2 locks were not cleared.', self.error)
-        self.assertIn('ERROR Image %s has no lock.' % self.oid,
-                      self.logs.output)
+        self.assertIn('ERROR Image %s has no lock visible to you: there is '
+                      'none, or the locks\' namespace osc-image-store-locks '
+                      'is not visible to you (it is private: admin only by '
+                      'default).' % self.oid, self.logs.output)
         self.assertEqual(['keep-me'], self.tags.names())
 
     def test_error_said_and_counted(self):
