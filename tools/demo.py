@@ -118,7 +118,8 @@ def keep_note(cloud: localcloud.LocalCloud, stop_command: str) -> str:
         '--os-cloud is given. OSC_IMAGE_STORE_CLOUD_STATE names the '
         'cloud\'s state file (state.json): the functional tests attach to '
         'that cloud instead of starting their own (python -m stestr '
-        '--test-path=./osc_image_store/tests/functional run), and python '
+        '--test-path=./osc_image_store/tests/functional run --serial), and '
+        'python '
         '-m localcloud stop --state "$OSC_IMAGE_STORE_CLOUD_STATE" stops '
         'it.' % (localcloud.ADMIN_CLOUD, localcloud.MEMBER_CLOUD,
                  localcloud.MEMBER_CLOUD, localcloud.NOMULTI_CLOUD,

@@ -159,7 +159,9 @@ class DeleteImageFromStore(command.Lister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         self._parser = parser
-        parser.epilog = EXIT_CODES_HELP
+        # The exit codes, then cliff's epilog (the plugin line).
+        parser.epilog = '\n\n'.join(
+            filter(None, (EXIT_CODES_HELP, parser.epilog)))
         args.add_delete_arguments(parser)
         return parser
 
