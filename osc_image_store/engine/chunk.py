@@ -67,6 +67,8 @@ class Work:
         verdict on the read-back, once sent.
     :ivar after: the image as read back, or None.
     :ivar read_at: when ``before`` was read (:func:`time.monotonic`, s).
+    :ivar removed_before: locations of the image in the store that
+        earlier rounds removed (a store may hold two).
     """
 
     before: sdk_image.Image
@@ -76,6 +78,7 @@ class Work:
     verdict: outcome.Verdict | None = None
     after: sdk_image.Image | None = None
     read_at: float = 0.0
+    removed_before: int = 0
 
 
 class Chunk:

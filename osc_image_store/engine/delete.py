@@ -21,6 +21,7 @@ location of it: the DELETE is sent again, up to :data:`MAX_ROUNDS`.
 """
 
 from concurrent import futures
+import dataclasses
 import time
 import typing as ty
 
@@ -94,7 +95,10 @@ class Deleter:
                 if item.verdict.again and item.after is not None:
                     item.before, item.error = item.after, None
                     item.sent, item.read_at = False, read_at
+                    item.removed_before += 1
                     again.append(image_id)
+                elif item.removed_before:
+                    item.verdict = self._after_earlier(item)
             active = again
         for image_id in active:  # still more locations after the rounds
             item = work[image_id]
@@ -158,9 +162,35 @@ class Deleter:
                                     self.stores, self.options, self.advice)
                 why = 'a new read refused it: %s' % (
                     row.reason or row.result if row else '')
-            if row is not None and item.verdict is not None:
+            if row is not None and item.removed_before:
                 row = self._partly_removed(item, image, why)
             item.row = row
+
+    def _after_earlier(self, item: chunk_mod.Work) -> outcome.Verdict:
+        """The verdict of a later round, told with what came before.
+
+        An earlier round removed a location of the image in the store, so
+        a refusal now (e.g. 403: the store now holds the only copy; 409:
+        the image is no longer active) does not mean nothing was removed:
+        it is ``unverified`` and the lock stays.  Other verdicts keep
+        their result and say it too.
+        """
+        verdict = item.verdict
+        assert verdict is not None
+        if verdict.result is None:
+            return verdict  # the copy left the store: the proof decides
+        earlier = ('Store %s held more than one location of image %s; an '
+                   'earlier DELETE removed %d of them. The next: %s'
+                   % (self.store, item.before.id, item.removed_before,
+                      verdict.reason or verdict.result))
+        if verdict.result in (results.FAILED, results.ABSENT) and not (
+                verdict.keep_lock):
+            return dataclasses.replace(
+                verdict, result=results.UNVERIFIED,
+                reason='%s Check where its data is with "%s", then run this '
+                'command again.' % (earlier, self.advice.where(
+                    item.before.id)), keep_lock=True)
+        return dataclasses.replace(verdict, reason=earlier)
 
     def _partly_removed(self, item: chunk_mod.Work,
                         image: sdk_image.Image | None,

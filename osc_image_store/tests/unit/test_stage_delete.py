@@ -339,3 +339,29 @@ class TestRounds(DeleteCase):
                           base.store_delete(self.bid),
                           base.listing_of(self.aid),
                           base.listing_of(self.bid)], self.sent())
+
+    def test_second_round_refused_by_glance_is_unverified(self):
+        # The first DELETE removed one of a's two locations in cheap; then
+        # another tool removed fast, and Glance refuses the second DELETE
+        # (403: cheap now holds the only copy).  Not "nothing was removed".
+        two = base.with_stores(self.a, 'cheap', 'cheap', 'fast')
+        self.mock_store_delete('cheap', self.aid, 204, base.glance_error(
+            403, 'Cannot delete image data from the only store containing '
+            'it. Consider deleting the image instead.'))
+        self.mock_listing([base.with_stores(self.a, 'cheap', 'fast')],
+                          [base.with_stores(self.a, 'cheap')])
+        item = self.remove(two)[self.aid]
+        self.assertEqual((results.UNVERIFIED, True, ('cheap',), 1),
+                         (item.verdict.result, item.verdict.keep_lock,
+                          item.verdict.remaining, item.removed_before))
+        self.assertTrue(item.verdict.reason.startswith(
+            'Store cheap held more than one location of image %s; an '
+            'earlier DELETE removed 1 of them. The next: ' % self.aid),
+            item.verdict.reason)
+        self.assertTrue(item.verdict.reason.endswith(
+            'Check where its data is with "GET /v2/images/%s (its '
+            '"stores")", then run this command again.' % self.aid),
+            item.verdict.reason)
+        self.assertIn('HTTP 403', item.verdict.reason)
+        self.assertEqual([base.store_delete(self.aid),
+                          base.listing_of(self.aid)] * 2, self.sent())
