@@ -150,13 +150,17 @@ class GuardedProxy(resource_cache.CachedResources, _proxy.Proxy):
         :param kwargs: Passed to
             :meth:`osc_image_store.sdk._proxy.Proxy.delete_image`.
         :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
-            without a store (nothing is sent); as
+            without a store, or with one that is not a valid store ID or
+            store (nothing is sent); as
             :meth:`osc_image_store.sdk._proxy.Proxy.delete_image` with one.
         """
         if store is None:
             raise exceptions.InvalidIdentifier(
                 'This proxy never deletes a whole image; use '
                 'delete_image(image, store=store).')
+        # Any other value is a store ID or nothing is sent (a falsy one
+        # such as '' or 0 must never reach a "whole image" branch).
+        identifiers.store_id_of(store)
         super().delete_image(*args, store=store, **kwargs)
 
     def import_image(
@@ -181,8 +185,7 @@ class GuardedProxy(resource_cache.CachedResources, _proxy.Proxy):
             before any request when a store ID is not one Glance can have.
         """
         for target in ([] if store is None else [store]) + list(stores or []):
-            identifiers.check_store_id(
-                target if isinstance(target, str) else target.id)
+            identifiers.store_id_of(target)
         return super().import_image(image, method, store=store,
                                     stores=stores, **kwargs)
 

@@ -311,8 +311,7 @@ class Proxy(_proxy.Proxy):
         if store is None:
             super().delete_image(image, ignore_missing=ignore_missing)
             return
-        target = service_info.Store.new(
-            id=store if isinstance(store, str) else store.id)
+        target = service_info.Store.new(id=identifiers.store_id_of(store))
         target.delete_image(self, image, ignore_missing=ignore_missing)
 
     def read_first_byte(self, image: str | _image.Image) -> FirstByte:

@@ -18,6 +18,7 @@ image names never go into a path (only into a query string).
 """
 
 import re
+import typing as ty
 import unicodedata
 from urllib import parse
 
@@ -57,7 +58,10 @@ def check_store_id(value: str) -> str:
         segment, has characters other than ASCII letters, digits, ``_``,
         ``-`` and ``.``, or names one of Glance's internal stores.
     """
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        raise exceptions.InvalidIdentifier(
+            'A store ID is a string, not %s.' % ascii(value))
+    if not value.strip():
         raise exceptions.InvalidIdentifier('The store ID must not be empty.')
     shown = ascii(value)
     if len(value) > MAX_LENGTH:
@@ -72,6 +76,19 @@ def check_store_id(value: str) -> str:
             'Store %s is one of Glance\'s internal stores, not an image '
             'store.' % value)
     return value
+
+
+def store_id_of(store: ty.Any) -> str:
+    """The checked ID of a store given by ID or as a resource.
+
+    :param store: A store ID, or a resource with an ``id`` (e.g.
+        :class:`~osc_image_store.sdk.service_info.Store`).
+    :returns: The store ID.
+    :raises: :class:`~osc_image_store.sdk.exceptions.InvalidIdentifier`
+        as :func:`check_store_id` (e.g. for ``b'..'``, ``0`` or a resource
+        whose ID is ``..``).
+    """
+    return check_store_id(getattr(store, 'id', store))
 
 
 def check_image_id(value: str) -> str:

@@ -19,6 +19,7 @@ import io
 import os
 import re
 import tokenize
+from unittest import mock
 from urllib import parse
 
 import fixtures
@@ -31,7 +32,9 @@ import requests_mock
 import osc_image_store
 from osc_image_store.engine import lock
 from osc_image_store import guard
+from osc_image_store.sdk import _proxy as sdk_proxy
 from osc_image_store.sdk import exceptions
+from osc_image_store.sdk import service_info
 from osc_image_store.tests import hostile
 from osc_image_store.tests.unit import base
 
@@ -146,6 +149,29 @@ class TestDeleteGuard(base.TestCase):
         self.assertRaises(exceptions.InvalidIdentifier,
                           self.proxy.delete_image, self.image_id, store='')
         self.assertEqual(1, len(self.sent()))
+
+    def test_delete_image_with_a_store_that_is_no_store_id_refused(self):
+        # Falsy or odd values never reach a "whole image" branch, and are
+        # refused as identifiers before the wire (not AttributeError).
+        for store in ('', ' ', '..', b'..', 0, False, 1.5,
+                      service_info.Store(id='..'), service_info.Store()):
+            error = self.assertRaises(
+                exceptions.InvalidIdentifier, self.proxy.delete_image,
+                self.image_id, store=store)
+            self.assertTrue(str(error), store)
+        self.assertEqual([], self.sent())
+
+    def test_guard_checks_the_store_before_the_sdk_call(self):
+        # The guard's own check, whatever the layer below does.
+        with mock.patch.object(sdk_proxy.Proxy, 'delete_image') as below:
+            for store in (None, '', 0, False, b'..', '..',
+                          service_info.Store(id='..')):
+                self.assertRaises(exceptions.InvalidIdentifier,
+                                  self.proxy.delete_image, self.image_id,
+                                  store=store)
+            self.assertEqual([], below.call_args_list)
+            self.proxy.delete_image(self.image_id, store='cheap')
+            below.assert_called_once_with(self.image_id, store='cheap')
 
     def test_inherited_deletes_refused(self):
         image = base.image_resource(base.image_body())
