@@ -179,18 +179,34 @@ class Deleter:
         assert verdict is not None
         if verdict.result is None:
             return verdict  # the copy left the store: the proof decides
-        earlier = ('Store %s held more than one location of image %s; an '
-                   'earlier DELETE removed %d of them. The next: %s'
-                   % (self.store, item.before.id, item.removed_before,
-                      verdict.reason or verdict.result))
         if verdict.result in (results.FAILED, results.ABSENT) and not (
                 verdict.keep_lock):
             return dataclasses.replace(
-                verdict, result=results.UNVERIFIED,
-                reason='%s Check where its data is with "%s", then run this '
-                'command again.' % (earlier, self.advice.where(
-                    item.before.id)), keep_lock=True)
-        return dataclasses.replace(verdict, reason=earlier)
+                verdict, result=results.UNVERIFIED, keep_lock=True,
+                reason=self._earlier(item.before.id, item.removed_before,
+                                     'The next: %s' % (verdict.reason
+                                                       or verdict.result),
+                                     check=True))
+        return dataclasses.replace(verdict, reason=self._earlier(
+            item.before.id, item.removed_before,
+            'The next: %s' % (verdict.reason or verdict.result)))
+
+    def _earlier(self, image_id: str, removed: int, then: str,
+                 check: bool = False) -> str:
+        """The reason of an image an earlier round removed a location of.
+
+        :param image_id: the image ID.
+        :param removed: locations the earlier rounds removed.
+        :param then: what happened to the next location.
+        :param check: add how to check where its data is, and to run again.
+        """
+        text = ('Store %s held more than one location of image %s; an '
+                'earlier DELETE removed %d of them. %s'
+                % (self.store, image_id, removed, then.rstrip('.') + '.'))
+        if check:
+            text += (' Check where its data is with "%s", then run this '
+                     'command again.' % self.advice.where(image_id))
+        return text
 
     def _partly_removed(self, item: chunk_mod.Work,
                         image: sdk_image.Image | None,
@@ -204,9 +220,6 @@ class Deleter:
         seen = image or item.after or item.before
         return results.row(
             self.store, seen.id, seen.name, results.UNVERIFIED,
-            seen.store_ids,
-            'Store %s held more than one location of image %s; one was '
-            'removed, but before the next could be, %s. Check where its '
-            'data is with "%s", then run this command again.'
-            % (self.store, seen.id, why.rstrip('.'),
-               self.advice.where(seen.id)))
+            seen.store_ids, self._earlier(
+                seen.id, item.removed_before,
+                'Before the next could be removed, %s' % why, check=True))

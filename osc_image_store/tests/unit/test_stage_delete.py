@@ -326,8 +326,9 @@ class TestRounds(DeleteCase):
             (results.UNVERIFIED, ('cheap',), True),
             (row.result, row.remaining_stores, work[self.aid].sent))
         self.assertEqual(
-            'Store cheap held more than one location of image %s; one was '
-            'removed, but before the next could be, a new read refused it: '
+            'Store cheap held more than one location of image %s; an '
+            'earlier DELETE removed 1 of them. Before the next could be '
+            'removed, a new read refused it: '
             'Store cheap holds the only copy of image %s; it is kept. To '
             'move it, run the command again with Options.copy_to; to delete '
             'the image itself, use "DELETE /v2/images/%s". Check where its '
